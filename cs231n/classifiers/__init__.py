@@ -1,0 +1,1 @@
+"""Models built from the layer functions in :mod:`cs231n.layers`."""
