@@ -17,20 +17,24 @@ def rng():
 
 @pytest.fixture(scope="session")
 def cifar10_dir():
-    """Directory of the real CIFAR-10 subset.
+    """Directory of the real CIFAR-10 data (or the shared subset).
 
-    ``CS231N_CIFAR10_DIR`` wins (``.ci/run`` sets it); otherwise the shared subset
-    beside the repository. Missing data is a failure, not a skip: the tests that
-    need it are part of the grade.
+    ``CS231N_CIFAR10_DIR`` wins (``.ci/run`` sets it); then the shared subset
+    beside the repository; then the kit's own download location
+    (``datasets/cifar-10-batches-py``, filled by ``python -m cs231n.datasets
+    download``). Missing data is a failure, not a skip: the tests that need it
+    are part of the grade.
     """
     env = os.environ.get("CS231N_CIFAR10_DIR")
-    path = Path(env) if env else SHARED_CIFAR
-    if not (path / "data_batch_1").is_file():
-        pytest.fail(
-            f"CIFAR-10 data not found at {path}; set CS231N_CIFAR10_DIR to a "
-            "cifar-10-batches-py directory"
-        )
-    return path
+    candidates = [Path(env)] if env else [SHARED_CIFAR, REPO_ROOT / "datasets" / "cifar-10-batches-py"]
+    for path in candidates:
+        if (path / "data_batch_1").is_file():
+            return path
+    pytest.fail(
+        f"CIFAR-10 data not found (looked in {', '.join(map(str, candidates))}); run "
+        "`python -m cs231n.datasets download` or set CS231N_CIFAR10_DIR to a "
+        "cifar-10-batches-py directory"
+    )
 
 
 # --------------------------------------------------------------------------- #
