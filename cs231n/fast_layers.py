@@ -1,0 +1,658 @@
+"""Fast convolution and max pooling in pure numpy (no compiled extension).
+
+These functions have the contracts of the naive versions in :mod:`cs231n.layers`
+(``conv_forward_naive`` and friends): the same arguments, the same output shapes,
+the same gradients, for any stride, padding, kernel and pool size. They are
+written for speed (see ``benchmarks/README.md``), and the ideas are worth reading.
+
+Convolution: im2col + one matrix product per image
+    A convolution is a matrix product once the input windows are laid out as
+    columns. For image ``n`` the column matrix has one row per filter tap
+    ``(i, j, c)`` and one column per output position ``(h', w')``::
+
+        cols[n][(i, j, c), (h', w')] = xp[n, c, h' s + i, w' s + j]     (HH*WW*C, H'*W')
+        out[n] = W_mat @ cols[n] + b                                   (F, H'*W') = NCHW
+
+    where ``xp`` is x zero-padded by ``pad``, ``s`` the stride and ``W_mat`` the
+    filters as an ``(F, HH*WW*C)`` matrix (``w`` transposed to ``(F, HH, WW, C)``).
+    The columns are copied out of one :func:`numpy.lib.stride_tricks.as_strided`
+    view of the padded input (no Python loop over positions), and the long axis
+    ``(h', w')`` is innermost, so the product writes the output in NCHW order
+    directly (no transpose of a large array).
+
+    Backward is two more products per image, ``dW_mat += G[n] @ cols[n].T`` and
+    ``dcols = W_mat.T @ G[n]`` (``G[n]`` is ``dout[n]`` as an ``(F, H'*W')``
+    matrix), followed by *col2im*: every entry of ``dcols`` is added back to the
+    input pixel it was read from. That is a loop over the ``HH*WW`` filter
+    offsets, each a ``+=`` of a whole block (the positions one offset reads never
+    repeat, so no ``np.add.at`` is needed).
+
+    What makes it fast:
+
+    1. *Chunks.* Images are processed one (or a few) at a time, through buffers
+       that are reused and so stay in the CPU cache; nothing of size
+       ``HH*WW*C*H'*W'`` per image is ever kept in main memory. Backward gathers
+       the columns again instead of caching them.
+    2. *Flat rows (stride 1).* A padded row is stored as ``pad`` zeros and its
+       ``W`` pixels, a channel plane as ``pad`` zero rows and its ``H`` rows: the
+       right (bottom) padding of one row (plane) is the left (top) padding of the
+       next, since all are zeros. Output rows are then computed at this row
+       pitch ``P = W + pad`` instead of ``W'``: the ``P - W'`` extra ("junk")
+       outputs per row make each row of ``cols`` one contiguous run of the
+       padded input (fast to copy), and make the block col2im adds for one
+       offset a single contiguous run. The junk outputs are dropped, the junk
+       entries of the upstream gradient are zero, so they change nothing.
+    3. *A row of ones* appended to ``cols`` and the bias appended to ``W_mat``
+       add the bias inside the forward product and give ``db`` inside the
+       ``dW`` product: no extra passes over the data.
+
+Max pooling: separable maximum, first-maximum routing
+    A window maximum is a maximum over the window rows of maxima along rows:
+    ``r[n, c, h, w'] = max_j x[n, c, h, w' s + j]``, then
+    ``out[n, c, h', w'] = max_i r[n, c, h' s + i, w']``: a few ``np.maximum``
+    calls on strided views, ``(pool_width - 1) + (pool_height - 1)`` in all.
+    Backward sends each window's gradient to its **first** maximum in row-major
+    order (as ``np.argmax`` and PyTorch): to the first window row whose maximum
+    equals the output, then to the first entry of that row equal to the row
+    maximum. Overlapping windows add their gradients. When windows do not
+    overlap, gradients are written straight into strided views of ``dx``; when
+    the pool also tiles the input (``stride`` equal to the pool size, nothing
+    left over) ``dx`` needs no zero fill.
+
+Dtypes: the computation runs in x's dtype (float32 stays float32, float64 stays
+float64; weights of another dtype are converted, never x). ``out`` and ``dx``
+have x's dtype; ``dw`` and ``db`` have the dtypes of ``w`` and ``b``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ._checks import check_float_array, check_int, check_param_dict, check_shape
+
+__all__ = [
+    "conv_forward_fast",
+    "conv_backward_fast",
+    "max_pool_forward_fast",
+    "max_pool_backward_fast",
+    # names of the official CS231n fast_layers module (aliases of the above)
+    "conv_forward_im2col",
+    "conv_backward_im2col",
+    "conv_forward_strides",
+    "conv_backward_strides",
+    "max_pool_forward_reshape",
+    "max_pool_backward_reshape",
+    "max_pool_forward_im2col",
+    "max_pool_backward_im2col",
+]
+
+# Images per chunk: as many as fit in this many bytes of column buffer, at least
+# one. The buffers are reused for every chunk and so stay in the CPU cache. For
+# the benchmark layers one image already takes most of this; larger chunks
+# measured slower (benchmarks/README.md).
+_CHUNK_BYTES = 1 << 20
+
+# Stride-1 convolutions use the flat (junk-column) layout when it costs at most
+# this factor of extra work (see the module docstring, trick 2).
+_MAX_FLAT_WASTE = 1.5
+
+
+# --------------------------------------------------------------------------
+# Convolution
+# --------------------------------------------------------------------------
+
+class ConvCache(NamedTuple):
+    """What :func:`conv_backward_fast` needs.
+
+    The column matrices are not kept: backward gathers them again from ``x``
+    (so ``x`` must not be changed in place between the two calls).
+    """
+
+    x: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    stride: int
+    pad: int
+
+
+class _ConvPlan(NamedTuple):
+    """Shapes and buffer layout shared by the forward and the backward pass."""
+
+    N: int
+    C: int
+    H: int
+    W: int
+    F: int
+    HH: int
+    WW: int
+    stride: int
+    pad: int
+    Ho: int
+    Wo: int
+    Hq: int      # rows per channel plane of the padded buffers: H + pad (see _conv_plan)
+    P: int       # row pitch of the padded buffers: W + pad
+    flat: bool   # stride-1 flat layout: rows computed at width P (module docstring)
+    Wc: int      # output columns computed per row: P if flat else Wo
+    nb: int      # images per chunk
+
+
+def _conv_settings(x, w, b, conv_param):
+    """Check the arguments of the convolution; return ``(stride, pad, Ho, Wo)``."""
+    check_float_array("x", x, ndim=4)
+    check_float_array("w", w, ndim=4)
+    N, C, H, W = x.shape
+    F, Cw, HH, WW = w.shape
+    if Cw != C:
+        raise ValueError(
+            f"w has shape {w.shape}, expected (F, {C}, HH, WW): its channels must match "
+            f"x of shape {x.shape}"
+        )
+    check_float_array("b", b)
+    check_shape("b", b, (F,), f"(one bias per filter of w with shape {w.shape})")
+    check_param_dict("conv_param", conv_param)
+    stride = check_int("conv_param['stride']", conv_param.get("stride", 1), minimum=1)
+    pad = check_int("conv_param['pad']", conv_param.get("pad", 0), minimum=0)
+    if H + 2 * pad < HH or W + 2 * pad < WW:
+        raise ValueError(
+            f"the filter ({HH}x{WW}) is larger than the padded input "
+            f"({H + 2 * pad}x{W + 2 * pad}); increase conv_param['pad'] or use a smaller filter"
+        )
+    # Floor division, like the naive version: rows/columns that a stride leaves
+    # over at the bottom/right edge are ignored.
+    Ho = 1 + (H + 2 * pad - HH) // stride
+    Wo = 1 + (W + 2 * pad - WW) // stride
+    return stride, pad, Ho, Wo
+
+
+def _conv_plan(x_shape, w_shape, stride, pad, itemsize):
+    N, C, H, W = x_shape
+    F, _, HH, WW = w_shape
+    Ho = 1 + (H + 2 * pad - HH) // stride
+    Wo = 1 + (W + 2 * pad - WW) // stride
+    # Padded buffers (module docstring, item 2): row pitch P = W + pad, plane
+    # height Hq = H + pad. A tap reads row h s + i < H + 2 pad, column
+    # w s + j < W + 2 pad of the padded image; past the end of a row (plane)
+    # that lands in the next row's left padding (next plane's top padding) or
+    # in the buffer's zeroed tail: zeros, as it should be. The max() covers
+    # pad > kernel - 1, where the output is wider (taller) than W + pad.
+    P = max(W + pad, Wo)
+    Hq = max(H + pad, Ho)
+    flat = stride == 1 and Hq * P <= _MAX_FLAT_WASTE * Ho * Wo
+    Wc = P if flat else Wo
+    # The largest per-image buffer is the column matrix (backward: at full
+    # padded height in the flat layout).
+    L_max = Hq * P if flat else Ho * Wo
+    per_image = C * HH * WW * L_max * itemsize
+    nb = max(1, min(N, _CHUNK_BYTES // max(per_image, 1)))
+    return _ConvPlan(N, C, H, W, F, HH, WW, stride, pad, Ho, Wo, Hq, P, flat, Wc, nb)
+
+
+def _padded_buffer(plan, dtype):
+    """Zeroed buffer for a chunk of padded images, and the im2col view over it.
+
+    Returns ``(flat, xp, win)``. ``xp`` (a view of the 1-D ``flat``) has shape
+    ``(nb, C, Hq, P)``; ``win`` has shape ``(nb, HH, WW, C, Ho, Wc)`` with
+
+        win[n, i, j, c, h, w] = xp[n, c, h s + i, w s + j].
+
+    In the flat layout (``Wc = P``) the last ``P - Wo`` entries of each row run
+    on into the next row (junk). ``flat`` has a zeroed tail long enough that
+    every element of ``win``, and every block col2im adds to, is inside it.
+    """
+    nb, C, Hq, P = plan.nb, plan.C, plan.Hq, plan.P
+    HH, WW, s = plan.HH, plan.WW, plan.stride
+    plane = Hq * P
+    item = np.dtype(dtype).itemsize
+    shape = (nb, HH, WW, C, plan.Ho, plan.Wc)
+    elem_strides = (C * plane, P, 1, plane, s * P, s)
+    last = sum((n - 1) * st for n, st in zip(shape, elem_strides))
+    size = max(nb * C * plane + (HH - 1) * P + WW - 1, last + 1)
+    flat = np.zeros(size, dtype=dtype)
+    xp = flat[: nb * C * plane].reshape(nb, C, Hq, P)
+    win = as_strided(flat, shape=shape, strides=tuple(item * st for st in elem_strides))
+    return flat, xp, win
+
+
+def _column_buffer(win, dtype):
+    """Column matrices for a chunk, with an extra row of ones (for the bias).
+
+    Returns ``(cols, taps)``: ``cols`` of shape ``(nb, K + 1, L)`` whose last row
+    is all ones, and ``taps``, the view of its first ``K`` rows shaped like
+    ``win`` (``np.copyto(taps, win)`` is the im2col). With the ones row, the
+    product ``[W_mat | b] @ cols`` adds the bias, and ``cols @ G^T`` yields the
+    bias gradient ``sum_l G[f, l]`` as its last row: no separate passes.
+    """
+    nb = win.shape[0]
+    K = int(np.prod(win.shape[1:4]))
+    L = win.shape[4] * win.shape[5]
+    cols = np.empty((nb, K + 1, L), dtype=dtype)
+    cols[:, K] = 1
+    return cols, cols[:, :K].reshape(win.shape)
+
+
+def _weight_matrix(w, dtype):
+    """``w`` as an ``(F, HH*WW*C)`` matrix, columns ordered ``(i, j, c)``, in ``dtype``.
+
+    With this order the rows of the column matrix for one filter offset
+    ``(i, j)`` form one ``(C, ...)`` block, which makes col2im's blocks contiguous.
+    """
+    F = w.shape[0]
+    return np.ascontiguousarray(w.transpose(0, 2, 3, 1), dtype=dtype).reshape(F, -1)
+
+
+def conv_forward_fast(x, w, b, conv_param):
+    """Convolutional layer, forward pass (im2col + matrix product; any stride/pad).
+
+    .. math::
+        out[n, f, h', w'] = b[f] + \\sum_{c, i, j} x_p[n, c, h' s + i, w' s + j]\\,
+        w[f, c, i, j]
+
+    computed per image as ``W_mat @ cols`` with ``W_mat`` the filters as an
+    ``(F, HH*WW*C)`` matrix and ``cols`` the ``(HH*WW*C, H'*W')`` column matrix of
+    the zero-padded input ``x_p`` (see the module docstring).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float
+        Input; not modified.
+    w : ndarray, shape (F, C, HH, WW), float
+        Filters.
+    b : ndarray, shape (F,), float
+        Biases.
+    conv_param : dict
+        ``stride`` (int >= 1, default 1) and ``pad`` (int >= 0, zero padding on
+        every side, default 0).
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H', W'), dtype of x
+        ``H' = 1 + (H + 2 pad - HH) // stride``, ``W' = 1 + (W + 2 pad - WW) // stride``.
+    cache : ConvCache
+        ``(x, w, b, stride, pad)`` for :func:`conv_backward_fast`.
+
+    Raises
+    ------
+    TypeError
+        If an array is not a floating-point numpy array, ``conv_param`` is not a
+        dict, or stride/pad are not integers.
+    ValueError
+        On a wrong number of dimensions, mismatched shapes, stride < 1, pad < 0,
+        or a filter larger than the padded input.
+    """
+    stride, pad, Ho, Wo = _conv_settings(x, w, b, conv_param)
+    dtype = x.dtype
+    plan = _conv_plan(x.shape, w.shape, stride, pad, dtype.itemsize)
+    N, C, H, W, F, nb = plan.N, plan.C, plan.H, plan.W, plan.F, plan.nb
+    K, L = C * plan.HH * plan.WW, Ho * plan.Wc
+    # [W_mat | b]: the bias multiplies the row of ones of the column matrix.
+    w_aug = np.empty((F, K + 1), dtype=dtype)
+    w_aug[:, :K] = _weight_matrix(w, dtype)
+    w_aug[:, K] = b
+
+    out = np.empty((N, F, Ho, Wo), dtype=dtype)
+    _, xp, win = _padded_buffer(plan, dtype)
+    cols, taps = _column_buffer(win, dtype)                        # (nb, K + 1, L)
+    if plan.flat:
+        out_rows = np.empty((nb, F, Ho, plan.Wc), dtype=dtype)
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        # Copy the chunk into the interior of the zero-padded buffer.
+        xp[:m, :, pad:pad + H, pad:pad + W] = x[n0:n0 + m]
+        np.copyto(taps[:m], win[:m])                               # im2col
+        if plan.flat:
+            np.matmul(w_aug, cols[:m], out=out_rows[:m].reshape(m, F, L))
+            np.copyto(out[n0:n0 + m], out_rows[:m, :, :, :Wo])     # drop the junk
+        else:
+            np.matmul(w_aug, cols[:m], out=out[n0:n0 + m].reshape(m, F, L))
+    return out, ConvCache(x, w, b, stride, pad)
+
+
+def _check_conv_cache(cache):
+    if not isinstance(cache, ConvCache):
+        raise TypeError(
+            "cache must be the cache returned by conv_forward_fast, got "
+            f"{type(cache).__name__}"
+        )
+    return cache
+
+
+def conv_backward_fast(dout, cache, need_dx=True):
+    """Convolutional layer, backward pass.
+
+    With ``cols[n]`` the column matrix of image n and ``W_mat`` the filter
+    matrix (module docstring) and ``G[n] = dout[n].reshape(F, H'*W')``:
+
+    .. math::
+        db = \\sum_{n, h', w'} dout[n, :, h', w'], \\qquad
+        dW_{mat} = \\sum_n G[n]\\, cols[n]^T, \\qquad
+        dcols[n] = W_{mat}^T G[n],
+
+    and ``dx`` is ``dcols`` scattered back (col2im): entry ``((i, j, c), (h', w'))``
+    is added to ``dx_p[n, c, h' s + i, w' s + j]``; the padding is then cut off.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H', W'), float
+        Upstream gradient.
+    cache : ConvCache
+        From :func:`conv_forward_fast`.
+    need_dx : bool, optional
+        If False, skip the input gradient (about a third of the work) and
+        return ``None`` for ``dx``; for a first layer, whose input is the data.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), dtype of x (or None)
+    dw : ndarray, shape (F, C, HH, WW), dtype of w
+    db : ndarray, shape (F,), dtype of b
+    """
+    x, w, b, stride, pad = _check_conv_cache(cache)
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    dtype = x.dtype
+    plan = _conv_plan(x.shape, w.shape, stride, pad, dtype.itemsize)
+    Ho, Wo, Hq, P, Wc, nb = plan.Ho, plan.Wo, plan.Hq, plan.P, plan.Wc, plan.nb
+    check_float_array("dout", dout, ndim=4)
+    check_shape("dout", dout, (N, F, Ho, Wo), "(the shape of the forward output)")
+    K, L = HH * WW * C, Ho * Wc
+    w_mat = _weight_matrix(w, dtype)
+
+    # Accumulates cols @ G^T = [dW_mat | db]^T (the ones row of cols gives db).
+    dwb_t = np.zeros((K + 1, F), dtype=dtype)
+    dwb_part = np.empty((nb, K + 1, F), dtype=dtype)
+
+    _, xp, win = _padded_buffer(plan, dtype)
+    cols, taps = _column_buffer(win, dtype)
+    if plan.flat:
+        # Upstream gradient on the computed grid (Hg rows of P columns); the junk
+        # entries stay zero, so they add nothing to dw and leave zeros in dcols.
+        Hg = Hq if need_dx else Ho
+        g_rows = np.zeros((nb, F, Hg, P), dtype=dtype)
+    else:
+        g_buf = np.empty((nb, F, Ho, Wo), dtype=dtype)
+    if need_dx:
+        dx = np.empty((N, C, H, W), dtype=dtype)
+        w_mat_t = np.ascontiguousarray(w_mat.T)                    # (K, F)
+        # Flat layout: dcols is computed at the full padded height, so the block
+        # of one filter offset (i, j) is C whole padded planes: one contiguous run.
+        plane = Hq * P
+        Lx = plane if plan.flat else Ho * Wo
+        dcols = np.empty((nb, HH * WW, C * Lx), dtype=dtype)
+        dflat, dxp, dwin = _padded_buffer(plan, dtype)
+    else:
+        dx = None
+
+    def chunk_views(m):
+        """The views one chunk of m images works on (built once per chunk size)."""
+        if plan.flat:
+            g_in = g_rows[:m, :, :Ho, :Wo]
+            g_dw = g_rows[:m, :, :Ho].reshape(m, F, L)
+            g_dx = g_rows[:m].reshape(m, F, -1)
+        else:
+            g_in = g_buf[:m]
+            g_dw = g_dx = g_buf[:m].reshape(m, F, L)
+        v = [xp[:m, :, pad:pad + H, pad:pad + W], taps[:m], win[:m], g_in,
+             cols[:m], g_dw.transpose(0, 2, 1), dwb_part[:m], g_dx]
+        if need_dx:
+            # col2im: for every filter offset (i, j), the block of dcols and the
+            # pixels it was read from (so it is added back to them). Positions
+            # read by one offset are distinct, so plain += is exact.
+            pairs = []
+            for i in range(HH):
+                for j in range(WW):
+                    block = dcols[:m, i * WW + j]                  # (m, C * Lx)
+                    if plan.flat:
+                        # Pixel (c, h + i, w + j) of image n sits at flat index
+                        # n C plane + c plane + (i P + j) + (h P + w): the block
+                        # is one run of m C plane numbers starting at i P + j.
+                        # Its junk entries are zero; they spill harmlessly into
+                        # the next image or the buffer's tail.
+                        start = i * P + j
+                        dst = dflat[start:start + m * C * plane].reshape(m, C * plane)
+                    else:
+                        dst = dwin[:m, i, j]                       # (m, C, Ho, Wo)
+                        block = block.reshape(dst.shape)
+                    pairs.append((dst, block))
+            v += [dcols[:m].reshape(m, K, -1), pairs, dxp[:m, :, pad:pad + H, pad:pad + W]]
+        return v
+
+    views = {}
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        if m not in views:
+            views[m] = chunk_views(m)
+        xp_in, taps_m, win_m, g_in, cols_m, g_dw_t, dwb_m, g_dx, *dx_views = views[m]
+        np.copyto(xp_in, x[n0:n0 + m])                             # pad
+        np.copyto(taps_m, win_m)                                   # im2col
+        np.copyto(g_in, dout[n0:n0 + m])
+        # [dW_mat | db]^T += cols[n] @ G[n]^T, summed over the chunk's images.
+        np.matmul(cols_m, g_dw_t, out=dwb_m)
+        dwb_t += dwb_m[0] if m == 1 else dwb_m.sum(axis=0)
+        if not need_dx:
+            continue
+        dcols_m, pairs, dxp_in = dx_views
+        np.matmul(w_mat_t, g_dx, out=dcols_m)                      # dcols = W_mat^T G
+        if plan.flat:
+            # The block of offset (0, 0) covers the whole chunk: copy it (no
+            # zero fill), then add the others.
+            np.copyto(*pairs[0])
+            for dst, block in pairs[1:]:
+                np.add(dst, block, out=dst)
+        else:
+            dflat[...] = 0
+            for dst, block in pairs:
+                np.add(dst, block, out=dst)
+        np.copyto(dx[n0:n0 + m], dxp_in)
+    dw = np.ascontiguousarray(
+        dwb_t[:K].reshape(HH, WW, C, F).transpose(3, 2, 0, 1), dtype=w.dtype
+    )
+    db = dwb_t[K].astype(b.dtype)
+    return dx, dw, db
+
+
+# --------------------------------------------------------------------------
+# Max pooling
+# --------------------------------------------------------------------------
+
+class PoolCache(NamedTuple):
+    """What :func:`max_pool_backward_fast` needs."""
+
+    x: np.ndarray
+    row_max: np.ndarray   # r[n, c, h, w'] = max_j x[n, c, h, w' s + j], h < Hu
+    out: np.ndarray
+    pool_height: int
+    pool_width: int
+    stride: int
+
+
+def _pool_settings(x, pool_param):
+    """Check the pooling arguments; return ``(ph, pw, stride, Ho, Wo)``."""
+    check_float_array("x", x, ndim=4)
+    check_param_dict("pool_param", pool_param, required=("pool_height", "pool_width", "stride"))
+    ph = check_int("pool_param['pool_height']", pool_param["pool_height"], minimum=1)
+    pw = check_int("pool_param['pool_width']", pool_param["pool_width"], minimum=1)
+    stride = check_int("pool_param['stride']", pool_param["stride"], minimum=1)
+    N, C, H, W = x.shape
+    if ph > H or pw > W:
+        raise ValueError(
+            f"the pool ({ph}x{pw}) is larger than the input ({H}x{W} of x with shape {x.shape})"
+        )
+    # Floor division, like the naive version: leftover rows/columns are ignored.
+    Ho = 1 + (H - ph) // stride
+    Wo = 1 + (W - pw) // stride
+    return ph, pw, stride, Ho, Wo
+
+
+def _taps(a, axis, count, stride, n_out):
+    """Strided views ``a[..., t : t + stride * (n_out - 1) + 1 : stride, ...]`` along ``axis``.
+
+    View ``t`` (``t < count``) holds, for every output index ``o``, the element
+    ``o * stride + t`` of ``axis``: tap ``t`` of every pooling window.
+    """
+    views = []
+    for t in range(count):
+        index = [slice(None)] * a.ndim
+        index[axis] = slice(t, t + stride * (n_out - 1) + 1, stride)
+        views.append(a[tuple(index)])
+    return views
+
+
+def _max_of(views, out):
+    """``out = max(views)`` elementwise (first view copied, then np.maximum)."""
+    if len(views) == 1:
+        np.copyto(out, views[0])
+        return out
+    np.maximum(views[0], views[1], out=out)
+    for v in views[2:]:
+        np.maximum(out, v, out=out)
+    return out
+
+
+def _route_first_max(grad, taps, m, dst_taps, accumulate):
+    """Send each entry of ``grad`` to the first tap equal to the maximum ``m``.
+
+    ``taps[t]`` and ``dst_taps[t]`` are views shaped like ``grad``; ``m`` is the
+    elementwise maximum of ``taps``. With ``rem_0 = grad``, tap ``t`` receives
+    ``part_t = rem_t * (taps[t] == m)`` and passes on ``rem_{t+1} = rem_t -
+    part_t`` (exact: each entry of part_t is rem_t or 0); the last tap receives
+    all that remains (it holds the maximum whenever no earlier tap does). The
+    parts are written into ``dst_taps`` (disjoint taps), or added to them
+    (``accumulate``, for overlapping windows; within one tap the positions are
+    distinct, so ``+=`` is exact).
+    """
+    last = len(taps) - 1
+    if last == 0:
+        if accumulate:
+            dst_taps[0] += grad
+        else:
+            np.copyto(dst_taps[0], grad)
+        return
+    hit = np.empty(grad.shape, dtype=bool)
+    if not accumulate:
+        # part_t goes straight into dst_t; rem_{t+1} = rem_t - dst_t.
+        rem = grad
+        for t in range(last):
+            np.equal(taps[t], m, out=hit)
+            np.multiply(rem, hit, out=dst_taps[t])
+            if t < last - 1:
+                rem = np.subtract(rem, dst_taps[t], out=None if rem is grad else rem)
+        np.subtract(rem, dst_taps[last - 1], out=dst_taps[last])
+        return
+    rem = grad.copy()
+    part = np.empty_like(rem)
+    for t in range(last):
+        np.equal(taps[t], m, out=hit)
+        np.multiply(rem, hit, out=part)
+        dst_taps[t] += part
+        rem -= part
+    dst_taps[last] += rem
+
+
+def max_pool_forward_fast(x, pool_param):
+    """Max pooling, forward pass (separable strided maxima; any pool and stride).
+
+    .. math::
+        r[n, c, h, w'] = \\max_{j < pw} x[n, c, h, w' s + j], \\qquad
+        out[n, c, h', w'] = \\max_{i < ph} r[n, c, h' s + i, w']
+
+    which equals the window maximum :math:`\\max_{i, j} x[n, c, h' s + i, w' s + j]`.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float
+        Input; not modified.
+    pool_param : dict
+        ``pool_height``, ``pool_width``, ``stride`` (ints >= 1). No padding; the
+        pool need not tile the input (leftover rows/columns are ignored) and
+        windows may overlap (``stride`` < pool size).
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H', W'), dtype of x
+        ``H' = 1 + (H - pool_height) // stride``, ``W' = 1 + (W - pool_width) // stride``.
+    cache : PoolCache
+        For :func:`max_pool_backward_fast`.
+
+    Raises
+    ------
+    TypeError
+        If x is not a floating-point numpy array, pool_param is not a dict, or
+        its values are not integers.
+    ValueError
+        On a wrong number of dimensions, a missing key, values < 1, or a pool
+        larger than the input.
+    """
+    ph, pw, s, Ho, Wo = _pool_settings(x, pool_param)
+    N, C = x.shape[:2]
+    Hu = (Ho - 1) * s + ph          # rows covered by some window
+    # Stage 1: maximum along each window row, for every covered row.
+    row_max = np.empty((N, C, Hu, Wo), dtype=x.dtype)
+    _max_of(_taps(x[:, :, :Hu], 3, pw, s, Wo), row_max)
+    # Stage 2: maximum over the window rows.
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    _max_of(_taps(row_max, 2, ph, s, Ho), out)
+    return out, PoolCache(x, row_max, out, ph, pw, s)
+
+
+def max_pool_backward_fast(dout, cache):
+    """Max pooling, backward pass: each window's gradient goes to its first maximum.
+
+    "First" is in row-major order within the window (as ``np.argmax`` and
+    PyTorch): the gradient goes to the first window row ``i`` whose row maximum
+    equals the output, then to the first column ``j`` of that row with
+    ``x = `` that maximum. Overlapping windows add their gradients. (If a window
+    contains NaN, its output is NaN and where its gradient goes is unspecified.)
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H', W'), float
+        Upstream gradient.
+    cache : PoolCache
+        From :func:`max_pool_forward_fast`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), dtype of x
+    """
+    if not isinstance(cache, PoolCache):
+        raise TypeError(
+            "cache must be the cache returned by max_pool_forward_fast, got "
+            f"{type(cache).__name__}"
+        )
+    x, row_max, out, ph, pw, s = cache
+    N, C, H, W = x.shape
+    Ho, Wo = out.shape[2:]
+    Hu = row_max.shape[2]
+    check_float_array("dout", dout, ndim=4)
+    check_shape("dout", dout, out.shape, "(the shape of the forward output)")
+    dtype = x.dtype
+    if dout.dtype != dtype:
+        dout = dout.astype(dtype)
+    # Windows are disjoint iff stride >= pool size; they cover every row
+    # (column) iff additionally stride == pool size and none is left over.
+    rows_tile = s == ph and Hu == H
+    cols_tile = s == pw and (Wo - 1) * s + pw == W
+    # Stage 2 backward: route dout to the window rows (gradient of row_max).
+    d_row = (np.empty if s == ph else np.zeros)((N, C, Hu, Wo), dtype=dtype)
+    _route_first_max(dout, _taps(row_max, 2, ph, s, Ho), out,
+                     _taps(d_row, 2, ph, s, Ho), accumulate=s < ph)
+    # Stage 1 backward: route each row's gradient to the first maximum of the row.
+    dx = (np.empty if rows_tile and cols_tile else np.zeros)((N, C, H, W), dtype=dtype)
+    _route_first_max(d_row, _taps(x[:, :, :Hu], 3, pw, s, Wo), row_max,
+                     _taps(dx[:, :, :Hu], 3, pw, s, Wo), accumulate=s < pw)
+    return dx
+
+
+# Names of the official CS231n fast_layers module. The official "reshape"
+# pooling only handles square pools that tile the input, and the "im2col"/
+# "strides" convolutions differ only in speed; here they are all the same code.
+conv_forward_im2col = conv_forward_fast
+conv_backward_im2col = conv_backward_fast
+conv_forward_strides = conv_forward_fast
+conv_backward_strides = conv_backward_fast
+max_pool_forward_reshape = max_pool_forward_fast
+max_pool_backward_reshape = max_pool_backward_fast
+max_pool_forward_im2col = max_pool_forward_fast
+max_pool_backward_im2col = max_pool_backward_fast
