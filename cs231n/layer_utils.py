@@ -207,12 +207,16 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     return out, (conv_cache, relu_cache, pool_cache)
 
 
-def conv_relu_pool_backward(dout, cache):
-    """Backward of :func:`conv_relu_pool_forward`; returns ``dx, dw, db``."""
+def conv_relu_pool_backward(dout, cache, need_dx=True):
+    """Backward of :func:`conv_relu_pool_forward`; returns ``dx, dw, db``.
+
+    ``need_dx=False`` skips the input gradient (``dx`` is None): a network's
+    first layer does not need it, and it is half the convolution's backward.
+    """
     conv_cache, relu_cache, pool_cache = cache
     ds = max_pool_backward_fast(dout, pool_cache)
     da = relu_backward(ds, relu_cache)
-    return conv_backward_fast(da, conv_cache)
+    return conv_backward_fast(da, conv_cache, need_dx=need_dx)
 
 
 def conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param, norm_param, pool_param,
@@ -250,8 +254,10 @@ def conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param, norm_param, po
     return out, (conv_cache, norm_cache, relu_cache, pool_cache, normalization)
 
 
-def conv_norm_relu_pool_backward(dout, cache):
+def conv_norm_relu_pool_backward(dout, cache, need_dx=True):
     """Backward of :func:`conv_norm_relu_pool_forward`.
+
+    ``need_dx=False`` skips the input gradient (``dx`` is None).
 
     Returns
     -------
@@ -264,5 +270,5 @@ def conv_norm_relu_pool_backward(dout, cache):
     dgamma = dbeta = None
     if normalization is not None:
         da, dgamma, dbeta = _norm_pair(normalization, spatial=True)[1](da, norm_cache)
-    dx, dw, db = conv_backward_fast(da, conv_cache)
+    dx, dw, db = conv_backward_fast(da, conv_cache, need_dx=need_dx)
     return dx, dw, db, dgamma, dbeta

@@ -92,11 +92,8 @@ def affine_backward(dout, cache):
     Returns
     -------
     dx : ndarray, shape of x
-        ``dout @ w.T`` reshaped to x's shape.
     dw : ndarray, shape (D, M)
-        ``x2d.T @ dout``.
     db : ndarray, shape (M,)
-        ``dout.sum(axis=0)``.
     """
     x, w, b = cache
     check_shape("dout", dout, (x.shape[0], w.shape[1]), "(the shape of the forward output)")
@@ -133,7 +130,7 @@ def relu_forward(x):
 
 
 def relu_backward(dout, cache):
-    """Backward pass of :func:`relu_forward`: ``dx = dout * (x > 0)``.
+    """Backward pass of :func:`relu_forward`.
 
     Parameters
     ----------
@@ -149,7 +146,7 @@ def relu_backward(dout, cache):
     check_shape("dout", dout, x.shape, "(the shape of the forward input)")
     # TODO: Implement the ReLU backward pass.
     ### BEGIN SOLUTION
-    dx = dout * (x > 0)
+    dx = dout * (x > 0)                 # the gradient flows only where the input was positive
     ### END SOLUTION
     return dx
 
@@ -166,8 +163,7 @@ def softmax_loss(x, y):
 
     .. math::
         p_{ij} = \\frac{e^{x_{ij}}}{\\sum_k e^{x_{ik}}}, \\quad
-        L = -\\frac{1}{N}\\sum_i \\log p_{i y_i}, \\quad
-        \\frac{\\partial L}{\\partial x_{ij}} = \\frac{p_{ij} - [j = y_i]}{N}
+        L = -\\frac{1}{N}\\sum_i \\log p_{i y_i}
 
     Parameters
     ----------
@@ -190,7 +186,7 @@ def softmax_loss(x, y):
     log_z = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     log_probs = shifted - log_z
     loss = float(-log_probs[np.arange(N), y].mean())
-    dx = np.exp(log_probs)
+    dx = np.exp(log_probs)                  # dL/dx_ij = (p_ij - [j == y_i]) / N
     dx[np.arange(N), y] -= 1
     dx /= N
     ### END SOLUTION
@@ -403,11 +399,8 @@ def batchnorm_backward(dout, cache):
 def batchnorm_backward_alt(dout, cache):
     """Batch normalization backward pass, simplified closed form.
 
-    With :math:`g = \\gamma \\cdot dout` and means over the batch:
-
-    .. math::
-        dx = \\frac{1}{\\sqrt{\\sigma^2+\\epsilon}}\\left(g - \\bar{g} -
-        \\hat{x}\\,\\overline{g\\hat{x}}\\right)
+    Derive ``dx`` on paper as one expression in ``dout``, ``xhat``, ``gamma``
+    and the inverse standard deviation, with no intermediate gradients.
 
     Parameters
     ----------
@@ -423,6 +416,8 @@ def batchnorm_backward_alt(dout, cache):
     _check_dout(dout, cache)
     # TODO: Implement the backward pass in closed form (one expression for dx).
     ### BEGIN SOLUTION
+    # with g = gamma * dout and means over the batch:
+    #   dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)
     dx, dgamma, dbeta = _norm.norm_backward(dout, cache)
     ### END SOLUTION
     return dx, dgamma, dbeta

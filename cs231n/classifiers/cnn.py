@@ -135,7 +135,7 @@ class ThreeLayerConvNet:
         loss, dscores = softmax_loss(scores, y)
         dh2, grads["W3"], grads["b3"] = affine_backward(dscores, cache3)
         dh1, grads["W2"], grads["b2"] = affine_relu_backward(dh2, cache2)
-        _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dh1, cache1)
+        _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dh1, cache1, need_dx=False)
         loss = _l2(self, grads, loss, ("W1", "W2", "W3"))
         ### END SOLUTION
         return loss, grads
@@ -315,7 +315,8 @@ class ConvNet:
         for i in range(L - 1, 0, -1):
             cache, drop_cache = caches[i - 1]
             if i <= self.num_conv:
-                dh, dw, db, dgamma, dbeta = conv_norm_relu_pool_backward(dh, cache)
+                # the first layer's input is the data: skip its gradient
+                dh, dw, db, dgamma, dbeta = conv_norm_relu_pool_backward(dh, cache, need_dx=i > 1)
             else:
                 if self.use_dropout:
                     dh = dropout_backward(dh, drop_cache)
