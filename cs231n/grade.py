@@ -1,0 +1,669 @@
+"""Grade a student submission: ``python -m cs231n.grade SUBMISSION [--json PATH]``.
+
+SUBMISSION is a directory (or a ``.zip``) holding the student's ``cs231n`` package,
+usually the whole student kit as handed back. The kit's own tests (``tests/`` of the
+reference kit this module belongs to, never the student's copy) run against the
+student's package, and each rubric part scores::
+
+    points(part) = rubric points * (graded tests of the part that pass) / (its graded tests)
+
+A test passes when its setup, call and teardown all pass; failures, errors,
+timeouts, crashes, skips and tests that could not be collected all count as not
+passed. Notebook parts are not scored automatically: the report says how many of
+their inline answers differ from the hand-out placeholder, for manual review.
+
+How a run is contained
+----------------------
+* pytest runs in a child process (``cs231n/grading/runner.py``) with a copy of
+  the submission's ``cs231n`` package (and nothing else of the submission) first
+  on ``sys.path``; ``cs231n`` is imported from there before pytest starts,
+  setuptools' editable finders are removed, and every loaded ``cs231n`` module is
+  checked to come from the copy (else the grade is refused). The working
+  directory is a fresh temporary directory; ``-p no:cacheprovider`` and
+  ``PYTHONDONTWRITEBYTECODE`` keep the kit unwritten.
+* Per-test time limit (SIGALRM in the child): a ``GradeTimeout`` is raised in the
+  test; if it is still running ``grace`` seconds later the child exits and the
+  grader restarts it on the remaining tests. A watchdog in the grader kills the
+  child's process group if a test outlives ``time_limit + grace + margin`` (e.g.
+  the test blocked SIGALRM), and a total time limit bounds the whole run.
+* Results arrive as JSON lines written as they happen, so a crash (``os._exit``,
+  segfault) keeps every result before it; the crashing test is scored
+  ``crashed`` and the remaining tests run in a new child.
+* Output: pytest runs with ``-s`` and the child's stdout/stderr go to a pipe the
+  grader drains, keeping only the first and last 8 KiB; failure messages are
+  capped at 4000 characters.
+
+Instructor-only: this module reads files and runs subprocesses; it never imports
+the kit's numerical code.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from cs231n.grading import markers
+from cs231n.grading.rubric import RubricError, kit_files, load_rubric, regions_of_part
+
+__all__ = ["GradeError", "default_kit", "collect_manifest", "grade", "format_table", "main"]
+
+RUNNER = Path(__file__).resolve().parent / "grading" / "runner.py"
+OUTPUT_KEEP = 8192
+MAX_UNZIPPED = 2 * 1024 ** 3
+POLL = 0.05
+
+
+class GradeError(RuntimeError):
+    """The grade cannot be given (bad submission layout, kit or rubric problem,
+    package imported from outside the submission)."""
+
+
+def default_kit():
+    """Root of the reference kit this module belongs to."""
+    return Path(__file__).resolve().parents[1]
+
+
+# --------------------------------------------------------------------------- child process
+class _Drain(threading.Thread):
+    """Read a pipe to EOF keeping only its head and tail."""
+
+    def __init__(self, stream, keep=OUTPUT_KEEP):
+        super().__init__(daemon=True)
+        self.stream, self.keep = stream, keep
+        self.head, self.tail, self.total = bytearray(), bytearray(), 0
+
+    def run(self):
+        fd = self.stream.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.total += len(chunk)
+            if len(self.head) < self.keep:
+                self.head += chunk[: self.keep - len(self.head)]
+            self.tail += chunk
+            if len(self.tail) > 2 * self.keep:
+                del self.tail[: len(self.tail) - self.keep]
+
+    def text(self):
+        head = bytes(self.head)
+        if self.total <= len(head):
+            return head.decode("utf-8", "replace")
+        rest = self.total - len(head)
+        tail = bytes(self.tail[-min(rest, self.keep):])
+        gap = rest - len(tail)
+        mid = f"\n... [{gap} bytes of output dropped] ...\n" if gap else ""
+        return head.decode("utf-8", "replace") + mid + tail.decode("utf-8", "replace")
+
+
+class _Lines:
+    """Incrementally read complete JSON lines from a file that is being appended to."""
+
+    def __init__(self, path):
+        self.path, self.pos, self.partial = Path(path), 0, b""
+
+    def read(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.pos += len(data)
+        data = self.partial + data
+        *lines, self.partial = data.split(b"\n")
+        out = []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by a crash
+        return out
+
+
+def _kill_group(proc):
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _child_env(first):
+    env = dict(os.environ)
+    for k in ("PYTEST_ADDOPTS", "PYTHONSTARTUP", "PYTHONINSPECT"):
+        env.pop(k, None)
+    old = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = os.pathsep.join([str(first)] + ([old] if old else []))
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def _run_child(cfg, workdir, tag, hard_limit, deadline):
+    """Run the runner once; return (events, returncode, killed, output, output_bytes).
+
+    ``killed`` is None, ``("watchdog", activity)`` or ``("total", activity)``.
+    """
+    results = Path(workdir) / f"{tag}.jsonl"
+    cfg = dict(cfg, results=str(results))
+    cfg_path = Path(workdir) / f"{tag}.json"
+    cfg_path.write_text(json.dumps(cfg), encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, str(RUNNER), str(cfg_path)], cwd=str(workdir),
+        env=_child_env(cfg["submission"]), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=(os.name == "posix"))
+    drain = _Drain(proc.stdout)
+    drain.start()
+    reader = _Lines(results)
+    events, active, since, killed = [], None, None, None
+    try:
+        while True:
+            rc = proc.poll()
+            for ev in reader.read():
+                events.append(ev)
+                kind = ev.get("event")
+                if kind in ("start", "collectstart", "importstart"):
+                    active, since = (kind, ev.get("id")), time.monotonic()
+                elif kind in ("finish", "collectreport", "importend", "hardtimeout", "fatal"):
+                    active = None
+            if rc is not None:
+                break
+            now = time.monotonic()
+            if killed is None and active is not None and now - since > hard_limit:
+                killed = ("watchdog", active)
+                _kill_group(proc)
+            elif killed is None and now > deadline:
+                killed = ("total", active)
+                _kill_group(proc)
+            time.sleep(POLL)
+    finally:
+        _kill_group(proc)  # strays the tests may have left behind
+        proc.wait()
+        drain.join(timeout=5)
+        proc.stdout.close()
+    events.extend(reader.read())
+    return events, proc.returncode, killed, drain.text(), drain.total
+
+
+def _pytest_args(kit, workdir, tag, files):
+    return [*(str(Path(kit, f)) for f in files),
+            "--rootdir", str(kit), "-p", "no:cacheprovider", "-o", "addopts=",
+            "--continue-on-collection-errors", "-s", "-q", "--tb=short",
+            "--basetemp", str(Path(workdir) / f"basetemp-{tag}")]
+
+
+# --------------------------------------------------------------------------- manifest
+def collect_manifest(kit=None, rubric=None, *, time_limit=None):
+    """Graded tests of the reference kit: ``{node_id: [part, ...]}`` in run order.
+
+    Collects ``tests/`` of the kit against the kit's own package, reads the
+    ``graded`` markers and adds the rubric's test patterns.
+
+    Raises
+    ------
+    GradeError
+        The kit's tests fail to collect, a marker names an unknown part, a code
+        part has no graded test, or a rubric test pattern matches nothing.
+    """
+    kit = Path(kit or default_kit()).resolve()
+    if not (kit / "tests").is_dir():
+        raise GradeError(f"no tests/ directory in the kit {kit}; run the grader from the kit's "
+                         "checkout or pass --kit")
+    rub = rubric if hasattr(rubric, "parts") else load_rubric(rubric or kit / "cs231n" / "grading" / "rubric.json")
+    limit = float(time_limit or rub.time_limit)
+    with tempfile.TemporaryDirectory(prefix="cs231n-manifest-") as work:
+        cfg = {"mode": "pytest", "submission": str(kit), "forbid": [],
+               "args": _pytest_args(kit, work, "manifest", ["tests"]) + ["--collect-only"],
+               "only": None, "time_limit": limit, "grace": rub.grace}
+        events, rc, killed, output, _ = _run_child(
+            cfg, work, "manifest", limit + rub.grace + 10, time.monotonic() + rub.total_time_limit)
+    problems = [f"{e['id']}: {e.get('message', '')}" for e in events
+                if e.get("event") == "collectreport" and e.get("outcome") == "failed"]
+    problems += [f"{e.get('reason')}: {e.get('message', e.get('modules'))}" for e in events
+                 if e.get("event") in ("fatal", "hardtimeout")]
+    if killed or not any(e.get("event") == "sessionfinish" for e in events):
+        problems.append(f"collection did not finish (exit status {rc}, killed={killed}):\n{output}")
+    if problems:
+        raise GradeError("the reference kit's tests do not collect cleanly:\n" + "\n".join(problems))
+    manifest, errors = {}, []
+    code_parts = {p.name for p in rub.code_parts}
+    used_patterns = set()
+    for e in events:
+        if e.get("event") != "collected":
+            continue
+        node, parts = e["id"], set(e.get("parts", []))
+        for part in rub.code_parts:
+            for pat in part.tests:
+                if fnmatchcase(node, pat):
+                    parts.add(part.name)
+                    used_patterns.add((part.name, pat))
+        for p in sorted(parts - code_parts):
+            why = "a notebook part" if p in rub.parts else "not a part of the rubric"
+            errors.append(f"{node} is graded for {p!r}, {why}")
+        if parts:
+            manifest[node] = sorted(parts & code_parts)
+    for part in rub.code_parts:
+        if not any(part.name in ps for ps in manifest.values()):
+            errors.append(f"part {part.name!r} has no graded test (mark tests with "
+                          f"@pytest.mark.graded({part.name!r}) or list node-id patterns)")
+        for pat in part.tests:
+            if (part.name, pat) not in used_patterns:
+                errors.append(f"part {part.name!r}: test pattern {pat!r} matches no test")
+    if errors:
+        raise GradeError("rubric and tests disagree:\n" + "\n".join(errors))
+    return manifest
+
+
+# --------------------------------------------------------------------------- submission
+def _unzip(path, dest):
+    with zipfile.ZipFile(path) as zf:
+        members = zf.infolist()
+        if sum(m.file_size for m in members) > MAX_UNZIPPED:
+            raise GradeError(f"{path}: more than {MAX_UNZIPPED} bytes uncompressed")
+        for m in members:
+            name = m.filename.replace("\\", "/")
+            parts = [p for p in name.split("/") if p not in ("", ".")]
+            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+                raise GradeError(f"{path}: unsafe member name {m.filename!r}")
+            if (m.external_attr >> 16) & 0o170000 == 0o120000:
+                continue  # symbolic link: skipped
+            zf.extract(m, dest)
+
+
+def locate_package_root(path, scratch):
+    """Directory that holds the submission's ``cs231n/__init__.py``.
+
+    ``path`` may be that directory, a directory with it one or two levels down
+    (an unpacked zip with a top folder), or a ``.zip`` file (unpacked into
+    ``scratch``).
+    """
+    p = Path(path)
+    if p.is_file() and zipfile.is_zipfile(p):
+        dest = Path(scratch) / "submission"
+        dest.mkdir()
+        _unzip(p, dest)
+        p = dest
+    elif not p.is_dir():
+        raise GradeError(f"submission {path} is neither a directory nor a zip file")
+    p = p.resolve()
+    found = [p] if (p / "cs231n" / "__init__.py").is_file() else []
+    if not found:
+        for init in sorted(p.glob("*/cs231n/__init__.py")) + sorted(p.glob("*/*/cs231n/__init__.py")):
+            found.append(init.parent.parent)
+    if not found:
+        raise GradeError(f"no cs231n package (cs231n/__init__.py) in submission {path}")
+    if len(found) > 1:
+        raise GradeError(f"several cs231n packages in submission {path}: "
+                         + ", ".join(str(f) for f in found))
+    return found[0]
+
+
+# --------------------------------------------------------------------------- outcomes
+def _outcome(reports):
+    for when in ("setup", "call", "teardown"):
+        r = reports.get(when)
+        if r and r.get("outcome") == "failed":
+            if r.get("timeout"):
+                return "timeout", r.get("message", "")
+            return ("failed" if when == "call" else "error"), r.get("message", "")
+    call = reports.get("call")
+    if call and call.get("outcome") == "passed" and "teardown" in reports:
+        return "passed", ""
+    for r in reports.values():
+        if r.get("outcome") == "skipped":
+            return "skipped", r.get("message", "")
+    return "error", "incomplete test report"
+
+
+def _module(node):
+    return node.split("::", 1)[0]
+
+
+def _run_tests(sub, kit, manifest, *, time_limit, grace, total_time_limit, margin,
+               max_restarts, workdir, memory_limit=None):
+    """Run the graded tests against ``sub``; return ({node: (outcome, message)}, info)."""
+    results, pending = {}, list(manifest)
+    bad_modules, notes = {}, []
+    deadline = time.monotonic() + total_time_limit
+    hard = time_limit + grace + margin
+    sessions = restarts = 0
+    out_bytes, out_text = 0, ""
+    while pending:
+        for n in [n for n in pending if _module(n) in bad_modules]:
+            results[n] = ("error", bad_modules[_module(n)])
+        pending = [n for n in pending if _module(n) not in bad_modules]
+        if not pending:
+            break
+        files = sorted({_module(n) for n in pending})
+        sessions += 1
+        tag = f"run{sessions}"
+        cfg = {"mode": "pytest", "submission": str(sub), "forbid": [str(kit)],
+               "args": _pytest_args(kit, workdir, tag, files), "only": pending,
+               "time_limit": time_limit, "grace": grace, "memory_limit": memory_limit}
+        events, rc, killed, output, nbytes = _run_child(cfg, workdir, tag, hard, deadline)
+        out_bytes += nbytes
+        out_text = output
+        reports, started, finished = {}, [], set()
+        collect_err, open_collect, hard_timeouts, finished_session = {}, None, set(), False
+        for e in events:
+            ev = e.get("event")
+            if ev == "report":
+                reports.setdefault(e["id"], {})[e["when"]] = e
+            elif ev == "start":
+                started.append(e["id"])
+            elif ev == "finish":
+                finished.add(e["id"])
+            elif ev == "collectstart":
+                open_collect = e["id"]
+            elif ev == "collectreport":
+                open_collect = None
+                if e.get("outcome") == "failed":
+                    collect_err[e["id"]] = e.get("message", "")
+            elif ev == "hardtimeout":
+                hard_timeouts.add((e.get("kind"), e.get("id")))
+            elif ev == "sessionfinish":
+                # 0 passed, 1 some failed, 5 none collected; 2 (interrupted: a test
+                # raised KeyboardInterrupt or called pytest.exit) and 3 (internal
+                # error) leave tests unrun, so they count as an abnormal end
+                finished_session = e.get("exitstatus") in (0, 1, 5)
+            elif ev == "fatal":
+                if e.get("reason") == "foreign":
+                    mods = ", ".join(f"{m} from {w}" for m, w in e.get("modules", []))
+                    raise GradeError(f"refusing to grade: cs231n modules were imported from "
+                                     f"outside the submission {sub}: {mods}")
+                msg = "the submission's cs231n package failed to import:\n" + e.get("message", "")
+                for n in pending:
+                    results[n] = ("error", msg)
+                return results, {"sessions": sessions, "restarts": restarts,
+                                 "output_bytes": out_bytes, "output": out_text, "notes": notes}
+        for n in finished:
+            results[n] = _outcome(reports.get(n, {}))
+        unfinished = [n for n in started if n not in finished]
+        for n in unfinished:
+            if ("test", n) in hard_timeouts or (killed and killed[0] == "watchdog"):
+                how = ("still running " + (f"{grace:g} s after the {time_limit:g} s time limit"
+                       if ("test", n) in hard_timeouts else
+                       f"{hard:g} s after it started (SIGALRM ignored or blocked)"))
+                results[n] = ("timeout", f"killed: {how}")
+            elif killed and killed[0] == "total":
+                results[n] = ("timeout", f"killed: total time limit of {total_time_limit:g} s reached")
+            else:
+                results[n] = ("crashed", f"the test process ended (exit status {rc}) while this "
+                                         f"test ran; last output:\n{output[-2000:]}")
+        pending = [n for n in pending if n not in results]
+        if finished_session or not pending:
+            for n in pending:
+                err = collect_err.get(_module(n))
+                results[n] = ("error", "not collected: " + (err or "this test was not found when "
+                                                                   "collecting the submission run"))
+            break
+        if killed and killed[0] == "total":
+            for n in pending:
+                results[n] = ("error", f"not run: total time limit of {total_time_limit:g} s reached")
+            notes.append("total time limit reached")
+            break
+        if open_collect is not None:
+            why = ("timed out" if ("collect", open_collect) in hard_timeouts
+                   or (killed and killed[0] == "watchdog") else f"crashed (exit status {rc})")
+            bad_modules[open_collect] = f"error: importing the test module {why}"
+        elif not unfinished and not finished:
+            for n in pending:
+                results[n] = ("error", f"not run: the test process died before running any test "
+                                       f"(exit status {rc}); last output:\n{output[-2000:]}")
+            break
+        restarts += 1
+        notes.append(f"test process ended abnormally (exit status {rc}); restarted on "
+                     f"{len(pending)} remaining tests")
+        if restarts > max_restarts:
+            for n in pending:
+                results[n] = ("error", f"not run: more than {max_restarts} restarts")
+            break
+    return results, {"sessions": sessions, "restarts": restarts, "output_bytes": out_bytes,
+                     "output": out_text, "notes": notes}
+
+
+# --------------------------------------------------------------------------- notebooks
+def _count_unanswered(text, path):
+    if path.endswith(".ipynb"):
+        try:
+            nb = json.loads(text)
+            text = "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list)
+                             else str(c.get("source", "")) for c in nb.get("cells", []))
+        except (ValueError, AttributeError, TypeError):
+            pass
+    return sum(text.count(s) for s in markers.UNANSWERED_SIGNS)
+
+
+def notebook_status(kit, sub, rubric, regions):
+    """Per notebook part: how many inline answers differ from the hand-out placeholder.
+
+    A region counts as unanswered while its placeholder (``YOUR CODE HERE`` /
+    ``YOUR ANSWER HERE``) is still in the submitted notebook; the ``.py`` and the
+    ``.ipynb`` versions are both looked at and the better one is reported.
+    """
+    ids = {r.id: r for r in regions}
+    out = {}
+    for part in rubric.notebook_parts:
+        owned = sorted(regions_of_part(part, ids))
+        by_stem = {}
+        for rid in owned:
+            path = ids[rid].path
+            by_stem.setdefault(path.rsplit(".", 1)[0], {}).setdefault(path, []).append(rid)
+        books = []
+        for stem, files in sorted(by_stem.items()):
+            ref_path, ref_ids = sorted(files.items(), key=lambda kv: not kv[0].endswith(".py"))[0]
+            n = len(ref_ids)
+            ref_text = markers.read_source(Path(kit) / ref_path)
+            released, _ = markers.release_source(ref_text, ref_path)
+            other = _count_unanswered(released, ref_path) - n  # signs not from placeholders
+            best = None
+            for ext in (".py", ".ipynb"):
+                f = Path(sub) / (stem + ext)
+                if f.is_file():
+                    left = _count_unanswered(f.read_text(encoding="utf-8", errors="replace"),
+                                             stem + ext)
+                    answered = n - min(n, max(0, left - other))
+                    best = answered if best is None else max(best, answered)
+            status = ("missing" if best is None else "answered" if best == n
+                      else "unanswered" if best == 0 else "partly answered")
+            books.append({"notebook": stem, "regions": n, "answered": best or 0, "status": status})
+        out[part.name] = books
+    return out
+
+
+# --------------------------------------------------------------------------- grade
+def _scan_regions(kit, rubric):
+    regions = []
+    for rel in kit_files(kit, rubric.instructor_only):
+        if rel.endswith((".py", ".ipynb")):
+            text = markers.read_source(Path(kit) / rel)
+            regions.extend(markers.scan_source(text, rel))
+    return regions
+
+
+def grade(submission, kit=None, rubric=None, *, manifest=None, time_limit=None, grace=None,
+          total_time_limit=None, margin=10.0, max_restarts=20, memory_limit=None):
+    """Grade one submission; return the result dictionary (see ``format_table``).
+
+    Parameters
+    ----------
+    submission : path
+        Directory or ``.zip`` holding the student's ``cs231n`` package.
+    kit : path, optional
+        Reference kit root (its ``tests/`` are run); default: this kit.
+    rubric : path or Rubric, optional
+        Default ``<kit>/cs231n/grading/rubric.json``.
+    manifest : dict, optional
+        Output of :func:`collect_manifest` (saves one collection when grading
+        many submissions).
+    time_limit, grace, total_time_limit : float, optional
+        Seconds; default from the rubric.
+    margin : float
+        Extra seconds the watchdog waits beyond ``time_limit + grace``.
+    max_restarts : int
+        Restarts of the test process after crashes before giving up.
+    memory_limit : int, optional
+        Address-space limit of the test process in bytes (``RLIMIT_AS``); an
+        allocation beyond it raises ``MemoryError`` in the test. Default: none.
+    """
+    t0 = time.monotonic()
+    kit = Path(kit or default_kit()).resolve()
+    rub = rubric if hasattr(rubric, "parts") else load_rubric(rubric or kit / "cs231n" / "grading" / "rubric.json")
+    time_limit = float(time_limit or rub.time_limit)
+    grace = float(grace or rub.grace)
+    total_time_limit = float(total_time_limit or rub.total_time_limit)
+    if manifest is None:
+        manifest = collect_manifest(kit, rub, time_limit=time_limit)
+    with tempfile.TemporaryDirectory(prefix="cs231n-grade-") as work:
+        sub = locate_package_root(submission, work)
+        # Only the package is put on sys.path (a copy): other top-level files of the
+        # submission (a numpy.py, pytest.py, sitecustomize.py...) cannot shadow
+        # anything, and the submission itself is never written to.
+        pkg = Path(work) / "pkg"
+        shutil.copytree(sub / "cs231n", pkg / "cs231n", ignore=shutil.ignore_patterns(
+            "__pycache__", "*.pyc", "cifar-10-batches-py", "*.tar.gz"))
+        run_dir = Path(work) / "run"
+        run_dir.mkdir()
+        outcomes, info = _run_tests(pkg, kit, manifest, time_limit=time_limit, grace=grace,
+                                    total_time_limit=total_time_limit, margin=margin,
+                                    max_restarts=max_restarts, workdir=run_dir,
+                                    memory_limit=memory_limit)
+        outcomes = {n: (o, m.replace(str(pkg), str(sub))) for n, (o, m) in outcomes.items()}
+        info["output"] = info["output"].replace(str(pkg), str(sub))
+        books = notebook_status(kit, sub, rub, _scan_regions(kit, rub))
+        sub_shown = str(sub) if Path(submission).is_dir() else f"{submission} (zip)"
+    parts, total, max_total, manual_max = [], 0.0, 0.0, 0.0
+    for part in rub.parts.values():
+        if part.kind == "notebook":
+            nb = books.get(part.name, [])
+            manual_max += part.points
+            parts.append({"part": part.name, "kind": "notebook", "points": None,
+                          "max_points": part.points, "regions": sum(b["regions"] for b in nb),
+                          "answered": sum(b["answered"] for b in nb), "notebooks": nb,
+                          "review": "manual"})
+            continue
+        nodes = [n for n, ps in manifest.items() if part.name in ps]
+        res = [{"test": n, "outcome": outcomes[n][0], "message": outcomes[n][1]} for n in nodes]
+        passed = sum(r["outcome"] == "passed" for r in res)
+        pts = part.points * passed / len(nodes) if nodes else 0.0
+        total += pts
+        max_total += part.points
+        parts.append({"part": part.name, "kind": "code", "passed": passed, "tests": len(nodes),
+                      "points": round(pts, 6), "max_points": part.points, "results": res})
+    counts = {}
+    for o, _ in outcomes.values():
+        counts[o] = counts.get(o, 0) + 1
+    return {
+        "submission": sub_shown,
+        "kit": str(kit),
+        "rubric": rub.path,
+        "total": round(total, 6),
+        "max_total": max_total,
+        "manual_max": manual_max,
+        "parts": parts,
+        "outcomes": counts,
+        "run": {"time_limit": time_limit, "grace": grace, "total_time_limit": total_time_limit,
+                "sessions": info["sessions"], "restarts": info["restarts"],
+                "duration": round(time.monotonic() - t0, 2),
+                "output_bytes": info["output_bytes"], "output_excerpt": info["output"],
+                "notes": info["notes"]},
+    }
+
+
+def format_table(result, verbose=False):
+    """The score table printed by the CLI."""
+    rows = [("part", "tests", "points", "max")]
+    for p in result["parts"]:
+        if p["kind"] == "code":
+            rows.append((p["part"], f"{p['passed']}/{p['tests']}", f"{p['points']:.2f}",
+                         f"{p['max_points']:.2f}"))
+        else:
+            rows.append((p["part"], f"answered {p['answered']}/{p['regions']}", "manual",
+                         f"{p['max_points']:.2f}"))
+    w0 = max(len(r[0]) for r in rows) + 2
+    w1 = max(len(r[1]) for r in rows) + 2
+    lines = [f"{r[0]:<{w0}}{r[1]:>{w1}}{r[2]:>10}{r[3]:>10}" for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    lines.append("-" * len(lines[0]))
+    lines.append(f"{'total (automatic)':<{w0 + w1}}{result['total']:>10.2f}{result['max_total']:>10.2f}")
+    if result["manual_max"]:
+        lines.append(f"{'manual review: notebook answers':<{w0 + w1}}{'':>10}{result['manual_max']:>10.2f}")
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result["outcomes"].items()))
+    run = result["run"]
+    lines.append(f"tests: {counts}; {run['sessions']} test process(es), {run['duration']:.1f} s")
+    for note in run["notes"]:
+        lines.append(f"note: {note}")
+    if verbose:
+        seen = set()
+        for p in result["parts"]:
+            for r in p.get("results", []):
+                if r["outcome"] != "passed" and r["test"] not in seen:
+                    seen.add(r["test"])
+                    msg = r["message"].strip().splitlines()
+                    lines.append(f"  {r['outcome']:<8} {r['test']}: {msg[-1][:160] if msg else ''}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="python -m cs231n.grade",
+        description="Run the kit's graded tests against a student's cs231n package and "
+                    "print a per-part score table.")
+    ap.add_argument("submission", help="directory or .zip holding the student's cs231n package")
+    ap.add_argument("--json", metavar="PATH", help="also write the results as JSON ('-': print "
+                                                   "JSON to stdout instead of the table)")
+    ap.add_argument("--kit", help="reference kit root (default: this kit)")
+    ap.add_argument("--rubric", help="rubric file (default: <kit>/cs231n/grading/rubric.json)")
+    ap.add_argument("--time-limit", type=float, help="seconds per test (default: rubric)")
+    ap.add_argument("--grace", type=float, help="seconds before a timed-out test is killed")
+    ap.add_argument("--total-time-limit", type=float, help="seconds for the whole run")
+    ap.add_argument("--watchdog-margin", type=float, default=10.0,
+                    help="extra seconds before the grader kills a stuck test process")
+    ap.add_argument("--max-restarts", type=int, default=20,
+                    help="restarts of the test process after crashes")
+    ap.add_argument("--memory-limit", type=float, metavar="GB",
+                    help="address-space limit of the test process (default: none)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list tests that did not pass")
+    args = ap.parse_args(argv)
+    for name in ("time_limit", "grace", "total_time_limit", "memory_limit"):
+        v = getattr(args, name)
+        if v is not None and not v > 0:
+            ap.error(f"--{name.replace('_', '-')} must be positive")
+    try:
+        result = grade(args.submission, args.kit, args.rubric, time_limit=args.time_limit,
+                       grace=args.grace, total_time_limit=args.total_time_limit,
+                       margin=args.watchdog_margin, max_restarts=args.max_restarts,
+                       memory_limit=int(args.memory_limit * 1024 ** 3) if args.memory_limit else None)
+    except (GradeError, RubricError) as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    text = json.dumps(result, indent=2)
+    if args.json == "-":
+        print(text)
+        return 0
+    if args.json:
+        Path(args.json).write_text(text + "\n", encoding="utf-8")
+    print(format_table(result, args.verbose))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""Tests of the grader (``python -m cs231n.grade``) on the synthetic demo kit.
+
+Demo rubric: double 3 points (2 tests), square 2 (2 tests), scaler 5 (2 tests),
+notebook 4 (manual, 2 answers). Misbehaving submissions are copies of the
+reference package with one function body replaced. Most runs disable pytest's
+plugin auto-loading (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) to keep the child
+processes quick; the CLI test runs with the plugins as an instructor would.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from cs231n.grade import GradeError, collect_manifest, grade
+from cs231n.grading.demo import write_demo_kit
+from cs231n.release import build_release
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = {"time_limit": 1.0, "grace": 0.5, "margin": 0.5, "total_time_limit": 60.0}
+SQUARE_BODY = "    squared_value = x * x\n"
+DOUBLE_BODY = "    doubled_value = _twice(x)\n"
+
+
+@pytest.fixture(scope="module")
+def quick_children():
+    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    yield
+    if old is None:
+        del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+    else:
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    return write_demo_kit(tmp_path_factory.mktemp("grade") / "kit")
+
+
+@pytest.fixture(scope="module")
+def manifest(kit, quick_children):
+    return collect_manifest(kit)
+
+
+@pytest.fixture(scope="module")
+def student(kit, quick_children):
+    out = kit.parent / "student"
+    build_release(out, source=kit)
+    return out
+
+
+def _copy_package(src, dest, ops_edit=None):
+    """A submission holding a copy of ``src``'s cs231n package, ops.py edited."""
+    shutil.copytree(src / "cs231n", dest / "cs231n",
+                    ignore=shutil.ignore_patterns("__pycache__", "grading"))
+    if ops_edit is not None:
+        ops = dest / "cs231n" / "ops.py"
+        old, new = ops_edit
+        text = ops.read_text(encoding="utf-8")
+        assert old in text
+        ops.write_text(text.replace(old, new), encoding="utf-8")
+    return dest
+
+
+def _by_part(result):
+    return {p["part"]: p for p in result["parts"]}
+
+
+def _outcomes(result, part):
+    return {r["test"].split("::")[1]: r["outcome"] for r in _by_part(result)[part]["results"]}
+
+
+def test_manifest_reads_markers_and_rubric_patterns(manifest):
+    assert manifest == {
+        "tests/test_ops.py::test_double_int": ["double"],
+        "tests/test_ops.py::test_double_float": ["double"],
+        "tests/test_ops.py::test_square[3-9]": ["square"],
+        "tests/test_ops.py::test_square[-2-4]": ["square"],
+        "tests/test_ops.py::test_scaler_by_four": ["scaler"],
+        "tests/test_ops.py::test_scaler_by_one": ["scaler"],
+    }
+
+
+def test_reference_kit_gets_full_marks(kit, manifest):
+    result = grade(kit, kit, manifest=manifest, **FAST)
+    parts = _by_part(result)
+    assert result["total"] == 10.0 and result["max_total"] == 10.0
+    assert [(p, parts[p]["passed"], parts[p]["tests"], parts[p]["points"])
+            for p in ("double", "square", "scaler")] == [
+        ("double", 2, 2, 3.0), ("square", 2, 2, 2.0), ("scaler", 2, 2, 5.0)]
+    assert parts["notebook"]["answered"] == 2 and parts["notebook"]["regions"] == 2
+    assert parts["notebook"]["points"] is None and parts["notebook"]["max_points"] == 4.0
+
+
+def test_student_release_scores_zero_on_every_graded_test(kit, manifest, student):
+    result = grade(student, kit, manifest=manifest, **FAST)
+    assert result["total"] == 0.0
+    for part in ("double", "square", "scaler"):
+        for r in _by_part(result)[part]["results"]:
+            assert r["outcome"] == "failed"
+            assert "NotImplementedError: cs231n/" in r["message"]
+    nb = _by_part(result)["notebook"]
+    assert (nb["answered"], nb["notebooks"][0]["status"]) == (0, "unanswered")
+
+
+@pytest.mark.parametrize("part, points", [("double", 3.0), ("square", 2.0), ("scaler", 5.0)])
+def test_release_with_one_part_restored_scores_exactly_that_part(kit, manifest, tmp_path,
+                                                                  part, points):
+    # double and scaler share the core region: restoring one must not score the other
+    build_release(tmp_path / "partial", source=kit, keep=[part])
+    result = grade(tmp_path / "partial", kit, manifest=manifest, **FAST)
+    assert result["total"] == points
+    assert {p: d["points"] for p, d in _by_part(result).items() if d["kind"] == "code"} == {
+        name: (points if name == part else 0.0) for name in ("double", "square", "scaler")}
+
+
+def test_hanging_test_is_stopped_by_the_time_limit(kit, manifest, tmp_path):
+    sub = _copy_package(kit, tmp_path, (SQUARE_BODY, "    import time\n    time.sleep(1000)\n"))
+    result = grade(sub, kit, manifest=manifest, **FAST)
+    assert _outcomes(result, "square") == {"test_square[3-9]": "timeout",
+                                           "test_square[-2-4]": "timeout"}
+    msgs = [r["message"] for r in _by_part(result)["square"]["results"]]
+    assert all("GradeTimeout: time limit of 1 s exceeded" in m for m in msgs), msgs
+    assert result["total"] == 8.0
+    assert result["run"]["restarts"] == 0
+
+
+def test_hang_that_swallows_the_timeout_is_killed_and_the_rest_still_runs(kit, manifest, tmp_path):
+    hang = ("    import time\n    while True:\n        try:\n            time.sleep(1000)\n"
+            "        except BaseException:\n            pass\n")
+    sub = _copy_package(kit, tmp_path, (SQUARE_BODY, hang))
+    result = grade(sub, kit, manifest=manifest, **FAST)
+    assert _outcomes(result, "square") == {"test_square[3-9]": "timeout",
+                                           "test_square[-2-4]": "timeout"}
+    msgs = [r["message"] for r in _by_part(result)["square"]["results"]]
+    assert all(m == "killed: still running 0.5 s after the 1 s time limit" for m in msgs), msgs
+    assert result["total"] == 8.0
+    assert result["run"]["restarts"] == 2
+
+
+def test_hang_with_the_alarm_blocked_is_killed_by_the_watchdog(kit, manifest, tmp_path):
+    hang = ("    import signal, time\n"
+            "    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
+            "    time.sleep(1000)\n")
+    sub = _copy_package(kit, tmp_path, (SQUARE_BODY, hang))
+    result = grade(sub, kit, manifest=manifest, **FAST)
+    msgs = [r["message"] for r in _by_part(result)["square"]["results"]]
+    assert all("SIGALRM ignored or blocked" in m for m in msgs), msgs
+    assert result["total"] == 8.0
+
+
+@pytest.mark.parametrize("crash", [
+    "    import os\n    os._exit(3)\n",
+    "    import ctypes\n    ctypes.string_at(0)\n",  # segmentation fault
+    "    raise KeyboardInterrupt\n",                      # ends the pytest session
+], ids=["os._exit", "segfault", "KeyboardInterrupt"])
+def test_crashing_test_is_scored_and_later_tests_still_run(kit, manifest, tmp_path, crash):
+    sub = _copy_package(kit, tmp_path, (DOUBLE_BODY, crash))
+    result = grade(sub, kit, manifest=manifest, **FAST)
+    assert _outcomes(result, "double") == {"test_double_int": "crashed",
+                                           "test_double_float": "crashed"}
+    assert result["total"] == 7.0  # square 2 + scaler 5 ran after the crashes
+    assert result["run"]["restarts"] == 2
+
+
+def test_output_flood_is_contained(kit, manifest, tmp_path):
+    flood = "    while True:\n        print('x' * 1000)\n"
+    sub = _copy_package(kit, tmp_path, (SQUARE_BODY, flood))
+    result = grade(sub, kit, manifest=manifest, **FAST)
+    assert set(_outcomes(result, "square").values()) == {"timeout"}
+    assert result["total"] == 8.0
+    run = result["run"]
+    assert run["output_bytes"] > 1_000_000            # it did flood ...
+    assert len(run["output_excerpt"]) < 20_000         # ... and only head + tail were kept
+    assert "bytes of output dropped" in run["output_excerpt"]
+    assert all(len(r["message"]) < 4200 for p in result["parts"] for r in p.get("results", []))
+
+
+def test_package_that_fails_to_import_scores_zero(kit, manifest, tmp_path):
+    sub = _copy_package(kit, tmp_path)
+    (sub / "cs231n" / "__init__.py").write_text("raise RuntimeError('broken package')\n",
+                                                encoding="utf-8")
+    result = grade(sub, kit, manifest=manifest, **FAST)
+    assert result["total"] == 0.0
+    for p in ("double", "square", "scaler"):
+        for r in _by_part(result)[p]["results"]:
+            assert r["outcome"] == "error"
+            assert "failed to import" in r["message"] and "broken package" in r["message"]
+
+
+def test_module_import_that_hangs_fails_its_tests(kit, manifest, tmp_path):
+    sub = _copy_package(kit, tmp_path, ('"""Demo operations',
+                                        'import time\ntime.sleep(1000)\n"""Demo operations'))
+    result = grade(sub, kit, manifest=manifest, **FAST)
+    assert result["total"] == 0.0
+    msgs = [r["message"] for p in ("double", "square", "scaler")
+            for r in _by_part(result)[p]["results"]]
+    assert all(m.startswith("not collected:") and "GradeTimeout" in m for m in msgs), msgs
+
+
+def test_editable_install_of_the_reference_cannot_fill_gaps(kit, manifest, student, tmp_path):
+    # Mimic setuptools' editable finder (appended to sys.meta_path, module named
+    # __editable___*): it would serve cs231n._core from the reference kit.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "__editable___demo_finder.py").write_text(
+        "import sys\nfrom importlib.machinery import PathFinder\n"
+        f"REF = {str(kit / 'cs231n')!r}\n"
+        "class _EditableFinder:\n"
+        "    @classmethod\n"
+        "    def find_spec(cls, fullname, path=None, target=None):\n"
+        "        if fullname.startswith('cs231n.'):\n"
+        "            return PathFinder.find_spec(fullname, [REF])\n"
+        "        return None\n"
+        "def install():\n    sys.meta_path.append(_EditableFinder)\n", encoding="utf-8")
+    (site / "sitecustomize.py").write_text("import __editable___demo_finder as f\nf.install()\n",
+                                           encoding="utf-8")
+    sub = _copy_package(student, tmp_path / "sub")
+    (sub / "cs231n" / "_core.py").unlink()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(sub), str(site)]))
+    probe = subprocess.run([sys.executable, "-c", "import cs231n._core as c; print(c.__file__)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == str(kit / "cs231n" / "_core.py")  # the trap works
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(site)
+    try:
+        result = grade(sub, kit, manifest=manifest, **FAST)
+    finally:
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
+    assert result["total"] == 0.0
+    msgs = [r["message"] for r in _by_part(result)["double"]["results"]]
+    assert all("No module named 'cs231n._core'" in m for m in msgs), msgs
+
+
+def test_package_loaded_from_outside_the_submission_is_refused(kit, manifest, tmp_path):
+    sub = _copy_package(kit, tmp_path)
+    (sub / "cs231n" / "ops.py").unlink()
+    (sub / "cs231n" / "__init__.py").write_text(f"__path__.append({str(kit / 'cs231n')!r})\n",
+                                                encoding="utf-8")
+    with pytest.raises(GradeError, match="refusing to grade: cs231n modules were imported from "
+                                         "outside the submission"):
+        grade(sub, kit, manifest=manifest, **FAST)
+
+
+def test_zip_submission_with_a_top_folder(kit, manifest, tmp_path):
+    zpath = tmp_path / "handin.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for f in (kit / "cs231n").rglob("*.py"):
+            zf.write(f, f"alice-hw2/{f.relative_to(kit).as_posix()}")
+    result = grade(zpath, kit, manifest=manifest, **FAST)
+    assert result["total"] == 10.0
+
+
+def test_submission_without_a_package_is_refused(kit, manifest, tmp_path):
+    with pytest.raises(GradeError, match="no cs231n package"):
+        grade(tmp_path, kit, manifest=manifest, **FAST)
+
+
+def test_marker_naming_an_unknown_part_is_an_error(kit, tmp_path, quick_children):
+    other = tmp_path / "kit2"
+    shutil.copytree(kit, other)
+    with open(other / "tests" / "test_ops.py", "a", encoding="utf-8") as f:
+        f.write("\n\n@pytest.mark.graded('sqaure')\ndef test_typo():\n    assert square(2) == 4\n")
+    with pytest.raises(GradeError, match=r"test_typo is graded for 'sqaure', not a part of the "
+                                         r"rubric"):
+        collect_manifest(other)
+
+
+def test_code_part_without_tests_is_an_error(kit, tmp_path, quick_children):
+    other = tmp_path / "kit2"
+    shutil.copytree(kit, other)
+    rubric = other / "cs231n" / "grading" / "rubric.json"
+    data = json.loads(rubric.read_text(encoding="utf-8"))
+    data["parts"]["scaler"]["tests"] = ["tests/test_ops.py::test_scale_*"]
+    rubric.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(GradeError) as info:
+        collect_manifest(other)
+    assert "part 'scaler' has no graded test" in str(info.value)
+    assert "test pattern 'tests/test_ops.py::test_scale_*' matches no test" in str(info.value)
+
+
+def test_cli_prints_the_table_and_writes_json(kit, tmp_path):
+    out = tmp_path / "grades.json"
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
+    proc = subprocess.run([sys.executable, "-m", "cs231n.grade", str(kit), "--kit", str(kit),
+                           "--json", str(out)], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines() if line.strip()}
+    assert rows["double"] == ["2/2", "3.00", "3.00"]
+    assert rows["notebook"] == ["answered", "2/2", "manual", "4.00"]
+    assert "total (automatic)" in proc.stdout and "10.00     10.00" in proc.stdout
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["total"] == 10.0 and data["outcomes"] == {"passed": 6}
+    missing = subprocess.run([sys.executable, "-m", "cs231n.grade", str(tmp_path / "nope"),
+                              "--kit", str(kit)], cwd=REPO, env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert missing.returncode == 2 and "neither a directory nor a zip" in missing.stderr
+
+
+def test_other_top_level_files_of_the_submission_cannot_shadow_modules(kit, manifest, tmp_path):
+    sub = _copy_package(kit, tmp_path)
+    (sub / "pytest.py").write_text("raise SystemExit('hijacked pytest')\n", encoding="utf-8")
+    (sub / "sitecustomize.py").write_text("raise SystemExit('hijacked site')\n", encoding="utf-8")
+    result = grade(sub, kit, manifest=manifest, **FAST)
+    assert result["total"] == 10.0
+
+
+def test_memory_limit_turns_a_huge_allocation_into_a_failure(kit, manifest, tmp_path):
+    sub = _copy_package(kit, tmp_path, (SQUARE_BODY, "    blob = bytearray(8 * 1024 ** 3)\n"
+                                                     "    squared_value = x * x\n"))
+    result = grade(sub, kit, manifest=manifest, memory_limit=2 * 1024 ** 3, **FAST)
+    assert _outcomes(result, "square") == {"test_square[3-9]": "failed",
+                                           "test_square[-2-4]": "failed"}
+    assert all("MemoryError" in r["message"] for r in _by_part(result)["square"]["results"])
+    assert result["total"] == 8.0

@@ -1,0 +1,361 @@
+"""Tests of the student release (``python -m cs231n.release``) on a synthetic kit.
+
+The demo kit (``cs231n.grading.demo``) is written into a temporary directory; its
+solution text, expected stubs and expected file list are spelled out here, not
+taken from the code under test.
+"""
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from cs231n.grading import markers
+from cs231n.grading.demo import write_demo_kit
+from cs231n.grading.rubric import PathFilter, RubricError, load_rubric
+from cs231n.release import ReleaseError, build_release, scan_kit, verify_release
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Every solution line of the demo kit, written out by hand.
+SOLUTION_LINES = [
+    "return x + x",
+    "doubled_value = _twice(x)",
+    "squared_value = x * x",
+    "scaled_value = x",
+    "remaining_factor = self.k",
+    "while remaining_factor > 1:",
+    "scaled_value = _twice(scaled_value)",
+    "remaining_factor //= 2",
+    "Because twice a sum is the sum of the doubles: 2(x + y) = 2x + 2y.",
+    "answer = double(21)",
+]
+
+RELEASED_FILES = {
+    ".gitignore", "README.md", "pyproject.toml", "cs231n/__init__.py", "cs231n/_core.py",
+    "cs231n/ops.py", "data/blob.bin", "notebooks/demo.py", "notebooks/demo.ipynb",
+    "tests/test_ops.py",
+}
+UNCHANGED = RELEASED_FILES - {"cs231n/_core.py", "cs231n/ops.py", "notebooks/demo.py",
+                              "notebooks/demo.ipynb"}
+
+
+def _files(root):
+    return {p.relative_to(root).as_posix() for p in Path(root).rglob("*") if p.is_file()}
+
+
+def _env_with(path):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(path)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+@pytest.fixture
+def kit(tmp_path):
+    return write_demo_kit(tmp_path / "kit")
+
+
+@pytest.fixture
+def student(kit, tmp_path):
+    build_release(tmp_path / "student", source=kit)
+    return tmp_path / "student"
+
+
+def test_release_holds_exactly_the_student_files(student):
+    # left out: runs/ and *.log (.gitignore), __pycache__, the rubric and
+    # docs/INSTRUCTORS.md (instructor_only)
+    assert _files(student) == RELEASED_FILES
+
+
+def test_files_without_solutions_are_byte_identical(kit, student):
+    for rel in sorted(UNCHANGED):
+        assert (student / rel).read_bytes() == (kit / rel).read_bytes(), rel
+
+
+def test_module_regions_become_stubs_that_keep_todo_and_checks(student):
+    ops = (student / "cs231n" / "ops.py").read_text(encoding="utf-8").splitlines()
+    i = ops.index("def double(x):")
+    assert ops[i:i + 6] == [
+        "def double(x):",
+        '    """Return ``2 * x`` through the core helper."""',
+        '    _check_number(x, "x")',
+        "    # TODO: Return twice x using the core helper `_twice`.",
+        '    raise NotImplementedError("cs231n/ops.py:double: Return twice x using the core '
+        'helper `_twice`.")',
+        "    return doubled_value",
+    ]
+    j = ops.index("    def apply(self, x):")
+    assert ops[j + 2:j + 6] == [
+        "        # TODO: Double x repeatedly (log2(k) times) with `_twice`.",
+        "        # Assume k is a power of two.",
+        '        raise NotImplementedError("cs231n/ops.py:Scaler.apply: Double x repeatedly '
+        '(log2(k) times) with `_twice`.")',
+        "        return scaled_value",
+    ]
+
+
+def test_crlf_file_keeps_its_line_ends(student):
+    core = (student / "cs231n" / "_core.py").read_bytes()
+    assert core.endswith(
+        b'    # TODO: Return x added to itself. Do not multiply.\r\n'
+        b'    raise NotImplementedError("cs231n/_core.py:_twice: Return x added to itself.")\r\n')
+    assert b"\n" not in core.replace(b"\r\n", b"")
+
+
+def test_no_solution_text_reaches_the_release(kit, student):
+    reference = b"".join((kit / f).read_bytes() for f in _files(kit))
+    released = {f: (student / f).read_bytes() for f in _files(student)}
+    for line in SOLUTION_LINES:
+        assert line.encode() in reference, f"stale test list: {line!r} not in the kit"
+        for f, data in released.items():
+            assert line.encode() not in data, f"{line!r} leaked into {f}"
+    for f, data in released.items():
+        if f.endswith((".py", ".ipynb")):
+            assert b"BEGIN SOLUTION" not in data and b"END SOLUTION" not in data, f
+
+
+def test_release_imports_and_stubs_raise_with_their_todo(student, tmp_path):
+    code = (
+        "import cs231n.ops as ops\n"
+        "assert ops.__file__.startswith(%r), ops.__file__\n"
+        "try:\n    ops.double(2)\nexcept NotImplementedError as e:\n    print(e)\n"
+        "try:\n    ops.double('a')\nexcept TypeError as e:\n    print('TypeError', e)\n"
+    ) % str(student)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=_env_with(student),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "cs231n/ops.py:double: Return twice x using the core helper `_twice`.",
+        "TypeError x must be a number, got str",
+    ]
+
+
+def test_percent_notebook_answers_become_placeholders(student):
+    text = (student / "notebooks" / "demo.py").read_text(encoding="utf-8")
+    assert text.endswith(
+        "# **Question 1.** Why is doubling a linear map?\n"
+        "#\n"
+        "# *Your answer:* YOUR ANSWER HERE\n"
+        "\n"
+        "# %%\n"
+        "from cs231n.ops import double\n"
+        "\n"
+        "# TODO: store double of 21 in `answer`.\n"
+        "# YOUR CODE HERE\n"
+        "pass\n"
+        "print(answer)\n")
+    compile(text, "demo.py", "exec")
+
+
+def test_ipynb_answers_replaced_and_outputs_cleared(kit, student):
+    ref = json.loads((kit / "notebooks" / "demo.ipynb").read_text(encoding="utf-8"))
+    nb = json.loads((student / "notebooks" / "demo.ipynb").read_text(encoding="utf-8"))
+    assert ref["cells"][1]["outputs"] and ref["cells"][1]["execution_count"] == 1
+    assert nb["cells"][1]["outputs"] == [] and nb["cells"][1]["execution_count"] is None
+    assert "".join(nb["cells"][0]["source"]).endswith(
+        "**Question 1.** Why is doubling a linear map?\n\n*Your answer:* YOUR ANSWER HERE")
+    assert "".join(nb["cells"][1]["source"]) == (
+        "from cs231n.ops import double\n\n# TODO: store double of 21 in `answer`.\n"
+        "# YOUR CODE HERE\npass\nprint(answer)")
+    assert nb["metadata"] == ref["metadata"] and nb["nbformat"] == 4
+
+
+def test_keep_hands_out_the_parts_regions_solved(kit, tmp_path):
+    out = tmp_path / "partial"
+    build_release(out, source=kit, keep=["double"])
+    ops = (out / "cs231n" / "ops.py").read_text(encoding="utf-8")
+    core = (out / "cs231n" / "_core.py").read_text(encoding="utf-8")
+    assert "    doubled_value = _twice(x)\n    return doubled_value\n" in ops
+    assert "    return x + x" in core           # the shared core belongs to part double
+    assert "squared_value = x * x" not in ops   # other parts stay stubbed
+    assert 'raise NotImplementedError("cs231n/ops.py:square: Return x times x.")' in ops
+    assert "SOLUTION" not in ops + core
+
+
+def test_cli_writes_tree_and_matching_zip(kit, tmp_path):
+    out = tmp_path / "handout"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cs231n.release", "student", str(out), "--source", str(kit),
+         "--zip"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(tmp_path / "handout.zip") as zf:
+        names = set(zf.namelist())
+        assert names == {f"handout/{f}" for f in RELEASED_FILES}
+        for f in RELEASED_FILES:
+            assert zf.read(f"handout/{f}") == (out / f).read_bytes(), f
+
+
+def test_existing_outdir_needs_force(kit, student):
+    (student / "extra.txt").write_text("left over", encoding="utf-8")
+    with pytest.raises(ReleaseError, match="exists; pass --force"):
+        build_release(student, source=kit)
+    build_release(student, source=kit, force=True)
+    assert _files(student) == RELEASED_FILES
+
+
+def test_outdir_inside_the_kit_must_be_ignored(kit):
+    with pytest.raises(ReleaseError, match="inside the kit and not ignored"):
+        build_release(kit / "handout", source=kit)
+    assert not (kit / "handout").exists()
+    build_release(kit / "runs" / "handout", source=kit)  # runs/ is in the kit's .gitignore
+    assert _files(kit / "runs" / "handout") == RELEASED_FILES
+
+
+BAD_MODULES = [
+    ("unclosed", "def f():\n    # TODO: x.\n    ### BEGIN SOLUTION\n    return 1\n", 3,
+     "without a matching"),
+    ("end without begin", "def f():\n    return 1\n    ### END SOLUTION\n", 3,
+     "without a '### BEGIN SOLUTION'"),
+    ("nested", "def f():\n    # TODO: x.\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n"
+               "    a = 1\n    ### END SOLUTION\n", 4, "cannot nest"),
+    ("indent mismatch", "def f():\n    # TODO: x.\n    ### BEGIN SOLUTION\n    a = 1\n"
+                        "### END SOLUTION\n", 5, "indented"),
+    ("empty", "def f():\n    # TODO: x.\n    ### BEGIN SOLUTION\n    ### END SOLUTION\n", 4,
+     "empty solution region"),
+    ("no todo", "def f():\n    ### BEGIN SOLUTION\n    a = 1\n    ### END SOLUTION\n", 2,
+     "no '# TODO"),
+    ("module level", "# TODO: x.\n### BEGIN SOLUTION\nA = 1\n### END SOLUTION\n", 2,
+     "outside any function"),
+    ("class body", "class C:\n    # TODO: x.\n    ### BEGIN SOLUTION\n    A = 1\n"
+                   "    ### END SOLUTION\n", 3, "body of class C"),
+    ("two hashes", "def f():\n    # TODO: x.\n    ## BEGIN SOLUTION\n    a = 1\n", 3,
+     "malformed solution marker"),
+    ("trailing words", "def f():\n    # TODO: x.\n    ### BEGIN SOLUTION here\n    a = 1\n", 3,
+     "malformed solution marker"),
+    ("commented marker in a module", "def f():\n    # TODO: x.\n    # ### BEGIN SOLUTION\n", 3,
+     "malformed solution marker"),
+]
+
+
+@pytest.mark.parametrize("name, source, line, message", BAD_MODULES, ids=[b[0] for b in BAD_MODULES])
+def test_bad_markers_are_reported_with_their_line(name, source, line, message):
+    with pytest.raises(markers.MarkerError, match=message) as info:
+        markers.scan_source(source, "pkg/mod.py")
+    assert info.value.line == line
+    assert str(info.value).startswith(f"pkg/mod.py:{line}: ")
+
+
+def test_notebook_region_may_not_cross_a_cell():
+    src = "# %%\n### BEGIN SOLUTION\na = 1\n# %%\nb = 2\n### END SOLUTION\n"
+    with pytest.raises(markers.MarkerError, match="new cell starts inside") as info:
+        markers.scan_source(src, "notebooks/n.py")
+    assert info.value.line == 4
+
+
+def test_region_names_use_the_enclosing_function():
+    src = ("class Net:\n    def loss(self):\n        def inner():\n            # TODO: a.\n"
+           "            ### BEGIN SOLUTION\n            return 1\n            ### END SOLUTION\n"
+           "        # TODO: b. More words.\n        ### BEGIN SOLUTION\n        x = 2\n"
+           "        ### END SOLUTION\n        return x\n")
+    regions = markers.scan_source(src, "m.py")
+    assert [(r.id, r.start, r.stop, r.todo) for r in regions] == [
+        ("m.py::Net.loss.inner", 5, 7, "a."),
+        ("m.py::Net.loss", 9, 11, "b."),
+    ]
+
+
+def test_bad_markers_stop_the_release_before_writing(kit, tmp_path):
+    ops = kit / "cs231n" / "ops.py"
+    ops.write_text(ops.read_text(encoding="utf-8").replace("    ### END SOLUTION\n", "", 1),
+                   encoding="utf-8")
+    with pytest.raises(ReleaseError, match="cs231n/ops.py:23: '### BEGIN SOLUTION' inside the "
+                       "region opened at line 14"):
+        build_release(tmp_path / "out", source=kit)
+    assert not (tmp_path / "out").exists()
+
+
+def test_verify_reports_leaks_markers_and_broken_code(kit, student):
+    scan = scan_kit(kit)
+    assert verify_release(scan, student) == []
+    (student / "README.md").write_text("hint:\n    squared_value = x * x\n", encoding="utf-8")
+    nb = student / "notebooks" / "demo.py"
+    nb.write_text(nb.read_text(encoding="utf-8") + "# ### END SOLUTION\n", encoding="utf-8")
+    (student / "cs231n" / "ops.py").write_text("def broken(:\n", encoding="utf-8")
+    problems = verify_release(scan, student)
+    assert any(p.startswith("README.md:2: solution text of cs231n/ops.py::square leaked")
+               for p in problems), problems
+    assert any(p.startswith("notebooks/demo.py:") and "marker left" in p for p in problems)
+    assert any(p.startswith("cs231n/ops.py:1: does not compile") for p in problems)
+
+
+def test_verify_reports_a_release_that_does_not_import(kit, student):
+    (student / "cs231n" / "__init__.py").write_text("import missing_module_xyz\n",
+                                                    encoding="utf-8")
+    problems = verify_release(scan_kit(kit), student)
+    assert problems and all("release does not import" in p for p in problems)
+    assert any("missing_module_xyz" in p for p in problems)
+
+
+def test_check_lists_regions_and_flags_unowned_ones(kit):
+    def run():
+        return subprocess.run([sys.executable, "-m", "cs231n.release", "check", "--source",
+                               str(kit)], cwd=REPO, capture_output=True, text=True, timeout=60)
+
+    ok = run()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "cs231n/ops.py::Scaler.apply" in ok.stdout and "problem" not in ok.stdout
+    rubric = kit / "cs231n" / "grading" / "rubric.json"
+    data = json.loads(rubric.read_text(encoding="utf-8"))
+    data["parts"]["square"]["regions"] = ["cs231n/ops.py::sqare"]
+    rubric.write_text(json.dumps(data), encoding="utf-8")
+    bad = run()
+    assert bad.returncode == 1
+    assert "problem: part 'square': region pattern 'cs231n/ops.py::sqare' matches no region" in bad.stdout
+    assert "problem: region cs231n/ops.py::square belongs to no part" in bad.stdout
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"bonus": 1}, "unknown keys"),
+    ({"parts": {"a b": {"points": 1, "regions": ["x"]}}}, "names may use"),
+    ({"parts": {"a": {"points": -1, "regions": ["x"]}}}, "points must be a number >= 0"),
+    ({"parts": {"a": {"points": 1, "regions": []}}}, "regions must not be empty"),
+    ({"parts": {"a": {"points": 1, "regions": ["x"], "kind": "essay"}}}, "kind must be"),
+    ({"parts": {"a": {"points": 1, "regions": ["x"], "kind": "notebook", "tests": ["t"]}}},
+     "take no tests"),
+    ({"time_limit": 0}, "time_limit must be a positive number"),
+])
+def test_rubric_errors_name_the_problem(tmp_path, change, message):
+    data = {"parts": {"a": {"points": 1, "regions": ["x"]}}}
+    data.update(change)
+    path = tmp_path / "rubric.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(RubricError, match=message):
+        load_rubric(path)
+
+
+def test_path_filter_follows_gitignore_rules():
+    flt = PathFilter(["runs/", "*.log", "datasets/cifar-10-batches-py/", "/build", "!keep.log"])
+    assert flt.excluded("runs", True) and flt.excluded("a/runs", True)
+    assert not flt.excluded("runs", False)          # dir-only rule, a file named runs
+    assert flt.excluded("x/y.log", False)
+    assert flt.excluded("datasets/cifar-10-batches-py", True)
+    assert not flt.excluded("other/datasets/cifar-10-batches-py", True)  # anchored
+    assert flt.excluded("build", True) and not flt.excluded("src/build", True)
+    assert flt.excluded_or_inside("runs/a/b.txt", False)
+
+
+def test_instructor_tools_import_no_numerics(tmp_path):
+    code = ("import sys, cs231n.release, cs231n.grade, cs231n.grading.demo\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('numpy', 'matplotlib') or m in ('cs231n.layers', 'cs231n._norm')))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_solution_quoted_in_a_reference_doc_stops_the_release(kit, tmp_path):
+    readme = kit / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\nHint: `squared_value = x * x`\n"
+                      "\n    squared_value = x * x\n", encoding="utf-8")
+    with pytest.raises(ReleaseError) as info:
+        build_release(tmp_path / "out", source=kit)
+    assert str(info.value).splitlines()[1:] == [
+        "README.md:5: solution text of cs231n/ops.py::square quoted: 'squared_value = x * x'",
+        "README.md:7: solution text of cs231n/ops.py::square leaked: 'squared_value = x * x'",
+    ]
+    assert not (tmp_path / "out").exists()
