@@ -40,6 +40,15 @@ __all__ = [
 #: Normalisations accepted by the affine and conv sandwiches.
 NORMALIZATIONS = (None, "batchnorm", "layernorm", "groupnorm")
 
+# _RELU_AFTER_POOL: the "... - relu - max pool" sandwiches compute
+# "max pool - relu" instead. ReLU is nondecreasing, so it commutes with taking a
+# maximum: max_i relu(a_i) = relu(max_i a_i), and the outputs are identical.
+# The gradients are identical too: when a window's maximum is positive, the
+# first maximum of relu(a) is the first maximum of a (both routings pick it);
+# when it is <= 0, the gradient is zero either way. The ReLU then runs on the
+# pooled array (a 2x2 pool: a quarter of the values), forward and backward;
+# measured in benchmarks/bench_train_step.py.
+
 
 def affine_relu_forward(x, w, b):
     """Affine followed by ReLU.
@@ -202,8 +211,9 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     cache : tuple
     """
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    s, relu_cache = relu_forward(a)
-    out, pool_cache = max_pool_forward_fast(s, pool_param)
+    # Pool first, then ReLU (see _RELU_AFTER_POOL): same output, ReLU on fewer values.
+    p, pool_cache = max_pool_forward_fast(a, pool_param)
+    out, relu_cache = relu_forward(p)
     return out, (conv_cache, relu_cache, pool_cache)
 
 
@@ -214,8 +224,8 @@ def conv_relu_pool_backward(dout, cache, need_dx=True):
     first layer does not need it, and it is half the convolution's backward.
     """
     conv_cache, relu_cache, pool_cache = cache
-    ds = max_pool_backward_fast(dout, pool_cache)
-    da = relu_backward(ds, relu_cache)
+    dp = relu_backward(dout, relu_cache)      # the forward pooled first, then applied ReLU
+    da = max_pool_backward_fast(dp, pool_cache)
     return conv_backward_fast(da, conv_cache, need_dx=need_dx)
 
 
@@ -249,8 +259,9 @@ def conv_norm_relu_pool_forward(x, w, b, gamma, beta, conv_param, norm_param, po
         a, norm_cache = pair[0](a, gamma, beta, G, norm_param)
     elif pair is not None:
         a, norm_cache = pair[0](a, gamma, beta, norm_param)
-    s, relu_cache = relu_forward(a)
-    out, pool_cache = max_pool_forward_fast(s, pool_param)
+    # Pool first, then ReLU (see _RELU_AFTER_POOL): same output, ReLU on fewer values.
+    p, pool_cache = max_pool_forward_fast(a, pool_param)
+    out, relu_cache = relu_forward(p)
     return out, (conv_cache, norm_cache, relu_cache, pool_cache, normalization)
 
 
@@ -265,8 +276,8 @@ def conv_norm_relu_pool_backward(dout, cache, need_dx=True):
     dgamma, dbeta : ndarray or None
     """
     conv_cache, norm_cache, relu_cache, pool_cache, normalization = cache
-    ds = max_pool_backward_fast(dout, pool_cache)
-    da = relu_backward(ds, relu_cache)
+    dp = relu_backward(dout, relu_cache)      # the forward pooled first, then applied ReLU
+    da = max_pool_backward_fast(dp, pool_cache)
     dgamma = dbeta = None
     if normalization is not None:
         da, dgamma, dbeta = _norm_pair(normalization, spatial=True)[1](da, norm_cache)
