@@ -58,7 +58,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
 import warnings
 from collections.abc import Mapping
@@ -69,7 +68,7 @@ import numpy as np
 from ._checks import check_int
 from .classifiers.cnn import ConvNet
 from .classifiers.fc_net import FullyConnectedNet
-from .solver import Solver, TrainingDivergedError
+from .solver import Solver, TrainingDivergedError, _in_notebook, _stderr_isatty
 
 __all__ = [
     "FAST_ENV_VAR",
@@ -208,20 +207,6 @@ def _common(seed, fast, verbose, progress):
     verbose = _check_flag("verbose", verbose)
     progress = _check_flag("progress", progress, allow_none=True)
     return seed, fast, verbose, progress
-
-
-def _in_notebook():
-    ipython = sys.modules.get("IPython")
-    get = getattr(ipython, "get_ipython", None)
-    shell = get() if callable(get) else None
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def _stderr_isatty():
-    try:
-        return bool(sys.stderr.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def _want_progress(progress):
