@@ -5,6 +5,9 @@ notebook 4 (manual, 2 answers). Misbehaving submissions are copies of the
 reference package with one function body replaced. Most runs disable pytest's
 plugin auto-loading (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) to keep the child
 processes quick; the CLI test runs with the plugins as an instructor would.
+
+The last test (marked ``slow``, about 80 s on 2 cores) grades the real kit: the reference,
+its student release and releases with ``adam`` or ``affine`` handed out solved.
 """
 import json
 import os
@@ -322,3 +325,52 @@ def test_memory_limit_turns_a_huge_allocation_into_a_failure(kit, manifest, tmp_
                                            "test_square[-2-4]": "failed"}
     assert all("MemoryError" in r["message"] for r in _by_part(result)["square"]["results"])
     assert result["total"] == 8.0
+
+
+# ---------------------------------------------------------------------------
+# The real kit: the rubric's graded tests against the reference and its release
+# ---------------------------------------------------------------------------
+REAL_CODE_POINTS = {"affine": 6.0, "relu": 4.0, "losses": 6.0, "batchnorm": 12.0,
+                    "layernorm": 6.0, "dropout": 6.0, "conv_naive": 10.0, "maxpool_naive": 6.0,
+                    "spatial_batchnorm": 6.0, "spatial_groupnorm": 6.0, "sgd_momentum": 3.0,
+                    "rmsprop": 3.0, "adam": 4.0, "fc_net": 14.0, "three_layer_convnet": 8.0}
+REAL_NOTEBOOK_ANSWERS = {"notebook_fc": 5, "notebook_bn": 4, "notebook_dropout": 3,
+                         "notebook_conv": 2}
+
+
+@pytest.mark.slow
+def test_real_kit_round_trip(tmp_path):
+    """Reference: every graded test passes; release: every one fails; a release with
+    one leaf part handed out solved (adam, affine) scores exactly that part's points.
+
+    Runs the whole graded suite four times (about 30 s each on 2 cores).
+    """
+    manifest = collect_manifest(REPO)
+    parts_seen = {p for ps in manifest.values() for p in ps}
+    assert parts_seen == set(REAL_CODE_POINTS)
+
+    ref = grade(REPO, REPO, manifest=manifest)
+    assert ref["outcomes"] == {"passed": len(manifest)}
+    assert (ref["total"], ref["max_total"]) == (100.0, 100.0)
+    by = _by_part(ref)
+    assert {p: by[p]["points"] for p in REAL_CODE_POINTS} == REAL_CODE_POINTS
+    assert {p: (by[p]["answered"], by[p]["regions"]) for p in REAL_NOTEBOOK_ANSWERS} == {
+        p: (n, n) for p, n in REAL_NOTEBOOK_ANSWERS.items()}
+
+    build_release(tmp_path / "student", source=REPO)
+    stu = grade(tmp_path / "student", REPO, manifest=manifest)
+    assert stu["outcomes"] == {"failed": len(manifest)}
+    assert stu["total"] == 0.0
+    by = _by_part(stu)
+    for part in REAL_CODE_POINTS:
+        for r in by[part]["results"]:
+            assert "NotImplementedError" in r["message"], (r["test"], r["message"][-300:])
+    assert {p: by[p]["answered"] for p in REAL_NOTEBOOK_ANSWERS} == dict.fromkeys(
+        REAL_NOTEBOOK_ANSWERS, 0)
+
+    for part in ("adam", "affine"):
+        build_release(tmp_path / part, source=REPO, keep=[part])
+        result = grade(tmp_path / part, REPO, manifest=manifest)
+        scored = {p: d["points"] for p, d in _by_part(result).items() if d["kind"] == "code"}
+        assert scored == {p: (pts if p == part else 0.0) for p, pts in REAL_CODE_POINTS.items()}
+        assert result["total"] == REAL_CODE_POINTS[part]

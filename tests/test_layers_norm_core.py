@@ -12,6 +12,8 @@ Tolerances (stated per test): float64 results to ``1e-9`` relative to the
 largest value; float32 results against the float64 reference of the same float32
 inputs to ``1e-4`` (forward) or ``1e-3`` (gradients) of the largest value.
 """
+import threading
+
 import numpy as np
 import pytest
 
@@ -230,6 +232,49 @@ def test_core_standardize_and_its_backward(rng, axes, dtype, tol):
     _close(dx, ref, 10 * tol)
     assert dx.dtype == dtype
     assert np.array_equal(x, x0) and np.array_equal(dxhat, d0)     # inputs not modified
+
+
+@pytest.mark.parametrize("axes", [(0, 2), (1, 2), (1, 3), (0, 3), (0, 1, 3)])
+def test_core_standardize_four_dims(rng, axes):
+    # reduced and kept axes alternating, and neighbouring axes of one kind, in 4-D
+    x = 1.0 + rng.standard_normal((2, 3, 4, 5))
+    dxhat = rng.standard_normal(x.shape)
+    xhat, mean, var, inv_std = _norm.standardize(x, axes, 1e-3)
+    mu = x.mean(axis=axes, keepdims=True)
+    v = ((x - mu) ** 2).mean(axis=axes, keepdims=True)
+    _close(mean, mu, 1e-12)
+    _close(var, v, 1e-12)
+    _close(xhat, (x - mu) / np.sqrt(v + 1e-3), 1e-12)
+    dx = _norm.standardize_backward(dxhat, xhat, inv_std, axes)
+    xh = (x - mu) / np.sqrt(v + 1e-3)
+    ref = (dxhat - dxhat.mean(axis=axes, keepdims=True)
+           - xh * (dxhat * xh).mean(axis=axes, keepdims=True)) / np.sqrt(v + 1e-3)
+    _close(dx, ref, 1e-10)
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+@pytest.mark.parametrize("combo", VIEW_COMBOS)
+def test_core_cache_fields_are_as_documented(rng, combo, fixed):
+    # NormCache's documented attributes (see its docstring)
+    x, gamma, beta, _ = _core_case(rng, combo)
+    x_shape, sv, sa, av, pa = combo
+    keep = _keep(sv, tuple(a % len(sv) for a in sa))
+    m = v = None
+    if fixed:
+        m, v = rng.standard_normal(keep), rng.uniform(0.5, 2.0, keep)
+    _, cache, _, _ = _norm.norm_forward(x, gamma, beta, 1e-3, sv, sa, av, pa, m, v)
+    assert isinstance(cache, _norm.NormCache)
+    assert tuple(cache.stats_axes) == tuple(sorted(a % len(sv) for a in sa))
+    assert tuple(cache.affine_view) == tuple(av)
+    assert tuple(cache.param_axes) == tuple(sorted(a % len(av) for a in pa))
+    assert tuple(cache.x_shape) == tuple(x_shape)
+    assert tuple(cache.param_shape) == gamma.shape
+    assert tuple(cache.stats_view) == tuple(sv)
+    assert cache.batch_stats is (not fixed)
+    assert cache.inv_std.shape == keep                       # keepdims in the statistics view
+    assert cache.xhat.shape == tuple(sv)
+    ref_inv = 1 / np.sqrt((v if fixed else ref_forward(x, gamma, beta, 1e-3, sv, sa, av, pa)[3]) + 1e-3)
+    _close(cache.inv_std, ref_inv, 1e-12)
 
 
 def test_core_standardize_large_offset(rng):
@@ -545,6 +590,49 @@ def test_interleaved_calls_do_not_share_results(rng, name):
     again = LAYERS[name][1](runs[0][6], runs[0][5])
     for g, h in zip(grads[0], again):
         np.testing.assert_array_equal(g, h)
+
+
+def _check_layer_against_reference(rng, name, shape, G):
+    x = 0.5 + 2.0 * rng.standard_normal(shape)
+    gamma = 1.0 + 0.5 * rng.standard_normal(LAYERS[name][3](shape))
+    beta = rng.standard_normal(gamma.shape)
+    dout = rng.standard_normal(shape)
+    _run_and_compare(name, x, gamma, beta, dout, {"mode": "train"}, G, 1e-9, 1e-9)
+
+
+@pytest.mark.parametrize("name", [graded(n) for n in LAYERS])
+def test_first_calls_in_a_new_thread(rng, name):
+    # a fresh thread starts with no reusable work buffers: its first calls, and a
+    # later call needing larger ones (rows of 200 kB, then 256 kB), must be right
+    G = 2 if name == "groupnorm" else None
+    if name in ("batchnorm", "batchnorm_graph", "layernorm"):
+        shapes = [(3, 25000), (3, 32000), (300, 100)]
+    else:
+        shapes = [(3, 4, 25, 250), (3, 4, 32, 250), (40, 4, 9, 9)]
+    errors = []
+
+    def work():
+        try:
+            for shape in shapes:
+                _check_layer_against_reference(np.random.default_rng(7), name, shape, G)
+        except BaseException as e:          # reported to the main thread below
+            errors.append(e)
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.mark.parametrize("name, shape", [
+    graded("batchnorm", (2, 530000)), graded("batchnorm_graph", (2, 530000)),
+    graded("layernorm", (2, 530000)), graded("spatial_batchnorm", (2, 4, 530, 250)),
+    graded("groupnorm", (2, 4, 530, 250)),
+])
+def test_rows_larger_than_the_work_buffers(rng, name, shape):
+    # one row of 4.2 MB: per-row work arrays are too large to keep and are made afresh
+    _check_layer_against_reference(rng, name, shape, 2 if name == "groupnorm" else None)
 
 
 @pytest.mark.parametrize("x_dt, dout_dt", [(np.float32, F64), (F64, np.float32)])
