@@ -72,6 +72,8 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from ._alloc import empty as _empty
+
 # Elementwise passes run on blocks of about this many bytes: a block of x, of
 # dout, of the result and three coefficient tiles stay in the L2 cache (2 MiB
 # per core on the reference machine). 256 KiB measured best of 64 KiB-1 MiB.
@@ -202,21 +204,6 @@ def _block_slices(shape, itemsize, block_bytes):
 def _blocks(shape, dtype):
     """Blocks of ``_BLOCK_BYTES`` along axis 0 (a tuple of slices)."""
     return _block_slices(tuple(shape), np.dtype(dtype).itemsize, _BLOCK_BYTES)
-
-
-def _empty(shape, dtype):
-    """``np.empty`` aligned to a 64-byte cache line.
-
-    Large numpy arrays come from ``malloc``'s mmap path and start 16 bytes past
-    a page boundary, so every 64-byte SIMD access straddles two cache lines;
-    aligned outputs, tiles and scratch buffers made the elementwise passes of
-    batch norm 10-15% faster (measured). The result is a view of a byte buffer.
-    """
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    buf = np.empty(nbytes + 64, np.uint8)
-    start = -buf.ctypes.data % 64                             # bytes to the next cache line
-    return buf[start:start + nbytes].view(dtype).reshape(shape)
 
 
 _WORK = threading.local()                                    # per-thread work buffers

@@ -75,6 +75,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import _alloc
 from ._checks import check_float_array, check_int, check_param_dict, check_shape
 
 __all__ = [
@@ -306,7 +307,7 @@ def conv_forward_fast(x, w, b, conv_param):
     w_aug[:, :K] = _weight_matrix(w, dtype)
     w_aug[:, K] = b
 
-    out = np.empty((N, F, Ho, Wo), dtype=dtype)
+    out = _alloc.empty((N, F, Ho, Wo), dtype)
     _, xp, win = _padded_buffer(plan, dtype)
     cols, taps = _column_buffer(win, dtype)                        # (nb, K + 1, L)
     if plan.flat:
@@ -388,7 +389,7 @@ def conv_backward_fast(dout, cache, need_dx=True):
     else:
         g_buf = np.empty((nb, F, Ho, Wo), dtype=dtype)
     if need_dx:
-        dx = np.empty((N, C, H, W), dtype=dtype)
+        dx = _alloc.empty((N, C, H, W), dtype)
         w_mat_t = np.ascontiguousarray(w_mat.T)                    # (K, F)
         # Flat layout: dcols is computed at the full padded height, so the block
         # of one filter offset (i, j) is C whole padded planes: one contiguous run.
@@ -622,7 +623,7 @@ def max_pool_forward_fast(x, pool_param):
     ph, pw, s, Ho, Wo = _pool_settings(x, pool_param)
     N, C = x.shape[:2]
     Hu = (Ho - 1) * s + ph          # rows covered by some window
-    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    out = _alloc.empty((N, C, Ho, Wo), x.dtype)
     col_hits = np.empty((pw - 1, N, C, Hu, Wo), dtype=bool)
     row_hits = np.empty((ph - 1, N, C, Ho, Wo), dtype=bool)
     blocks = _pool_blocks(x)
@@ -674,7 +675,9 @@ def max_pool_backward_fast(dout, cache):
     # (column) iff additionally stride == pool size and none is left over.
     rows_tile = s == ph and Hu == H
     cols_tile = s == pw and (Wo - 1) * s + pw == W
-    dx = (np.empty if rows_tile and cols_tile else np.zeros)((N, C, H, W), dtype=dtype)
+    dx = _alloc.empty((N, C, H, W), dtype)
+    if not (rows_tile and cols_tile):
+        dx[...] = 0               # some entries get no gradient, others add up
     blocks = _pool_blocks(dx)
     # Gradient of the row maxima for one block of images (reused: stays in cache).
     d_row_buf = np.empty((blocks[0].stop if blocks else 0, C, Hu, Wo), dtype=dtype)

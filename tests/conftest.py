@@ -26,7 +26,7 @@ def cifar10_dir():
     are part of the grade.
     """
     env = os.environ.get("CS231N_CIFAR10_DIR")
-    candidates = [Path(env)] if env else [SHARED_CIFAR, REPO_ROOT / "datasets" / "cifar-10-batches-py"]
+    candidates = [Path(env).resolve()] if env else [SHARED_CIFAR, REPO_ROOT / "datasets" / "cifar-10-batches-py"]
     for path in candidates:
         if (path / "data_batch_1").is_file():
             return path
