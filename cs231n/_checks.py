@@ -142,3 +142,88 @@ def check_labels(name, y, n, num_classes):
             f"{name} must satisfy 0 <= y < {num_classes}, got values in [{y.min()}, {y.max()}]"
         )
     return y
+
+
+def pool_settings(x, pool_param, float_only=False):
+    """Check the arguments of a max-pooling layer.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        Input (a floating-point array when ``float_only``).
+    pool_param : dict
+        ``pool_height``, ``pool_width``, ``stride``: integers >= 1.
+    float_only : bool
+        Require a floating-point ``x`` (the fast layer) rather than any
+        numeric one (the naive layer).
+
+    Returns
+    -------
+    ph, pw, stride, Ho, Wo : int
+        Pool size, stride and output size ``Ho = 1 + (H - ph) // stride``,
+        ``Wo = 1 + (W - pw) // stride`` (leftover rows and columns are ignored).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument and what was expected.
+    """
+    (check_float_array if float_only else check_array)("x", x, ndim=4)
+    check_param_dict("pool_param", pool_param, required=("pool_height", "pool_width", "stride"))
+    ph = check_int("pool_param['pool_height']", pool_param["pool_height"], minimum=1)
+    pw = check_int("pool_param['pool_width']", pool_param["pool_width"], minimum=1)
+    stride = check_int("pool_param['stride']", pool_param["stride"], minimum=1)
+    H, W = x.shape[2:]
+    if ph > H or pw > W:
+        raise ValueError(
+            f"the pool ({ph}x{pw}) is larger than the input ({H}x{W} of x with shape {x.shape})"
+        )
+    return ph, pw, stride, 1 + (H - ph) // stride, 1 + (W - pw) // stride
+
+
+def conv_settings(x, w, b, conv_param, float_only=False):
+    """Check the arguments of a convolutional layer.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w : ndarray, shape (F, C, HH, WW)
+    b : ndarray, shape (F,)
+    conv_param : dict
+        ``stride`` (integer >= 1, default 1), ``pad`` (integer >= 0, default 0).
+    float_only : bool
+        Require floating-point arrays (the fast layer) rather than any numeric
+        ones (the naive layer).
+
+    Returns
+    -------
+    stride, pad, Ho, Wo : int
+        ``Ho = 1 + (H + 2 pad - HH) // stride``, likewise ``Wo`` (rows and
+        columns a stride leaves over at the bottom/right edge are ignored).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument and what was expected.
+    """
+    check = check_float_array if float_only else check_array
+    check("x", x, ndim=4)
+    check("w", w, ndim=4)
+    H, W = x.shape[2:]
+    F, Cw, HH, WW = w.shape
+    if Cw != x.shape[1]:
+        raise ValueError(
+            f"w has shape {w.shape}, expected (F, {x.shape[1]}, HH, WW): its channels must "
+            f"match x of shape {x.shape}"
+        )
+    check("b", b)
+    check_shape("b", b, (F,), f"to match w of shape {w.shape}")
+    check_param_dict("conv_param", conv_param)
+    stride = check_int("conv_param['stride']", conv_param.get("stride", 1), minimum=1)
+    pad = check_int("conv_param['pad']", conv_param.get("pad", 0), minimum=0)
+    if H + 2 * pad < HH or W + 2 * pad < WW:
+        raise ValueError(
+            f"the filter ({HH}x{WW}) is larger than the padded input "
+            f"({H + 2 * pad}x{W + 2 * pad}); increase conv_param['pad'] or use a smaller filter"
+        )
+    return stride, pad, 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride

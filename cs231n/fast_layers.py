@@ -76,7 +76,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import _alloc
-from ._checks import check_float_array, check_int, check_param_dict, check_shape
+from ._checks import check_float_array, check_shape, conv_settings, pool_settings
 
 __all__ = [
     "conv_forward_fast",
@@ -152,34 +152,6 @@ class _ConvPlan(NamedTuple):
     flat: bool   # stride-1 flat layout: rows computed at width P (module docstring)
     Wc: int      # output columns computed per row: P if flat else Wo
     nb: int      # images per chunk
-
-
-def _conv_settings(x, w, b, conv_param):
-    """Check the arguments of the convolution; return ``(stride, pad, Ho, Wo)``."""
-    check_float_array("x", x, ndim=4)
-    check_float_array("w", w, ndim=4)
-    N, C, H, W = x.shape
-    F, Cw, HH, WW = w.shape
-    if Cw != C:
-        raise ValueError(
-            f"w has shape {w.shape}, expected (F, {C}, HH, WW): its channels must match "
-            f"x of shape {x.shape}"
-        )
-    check_float_array("b", b)
-    check_shape("b", b, (F,), f"(one bias per filter of w with shape {w.shape})")
-    check_param_dict("conv_param", conv_param)
-    stride = check_int("conv_param['stride']", conv_param.get("stride", 1), minimum=1)
-    pad = check_int("conv_param['pad']", conv_param.get("pad", 0), minimum=0)
-    if H + 2 * pad < HH or W + 2 * pad < WW:
-        raise ValueError(
-            f"the filter ({HH}x{WW}) is larger than the padded input "
-            f"({H + 2 * pad}x{W + 2 * pad}); increase conv_param['pad'] or use a smaller filter"
-        )
-    # Floor division, like the naive version: rows/columns that a stride leaves
-    # over at the bottom/right edge are ignored.
-    Ho = 1 + (H + 2 * pad - HH) // stride
-    Wo = 1 + (W + 2 * pad - WW) // stride
-    return stride, pad, Ho, Wo
 
 
 def _conv_plan(x_shape, w_shape, stride, pad, itemsize):
@@ -297,7 +269,7 @@ def conv_forward_fast(x, w, b, conv_param):
         On a wrong number of dimensions, mismatched shapes, stride < 1, pad < 0,
         or a filter larger than the padded input.
     """
-    stride, pad, Ho, Wo = _conv_settings(x, w, b, conv_param)
+    stride, pad, Ho, Wo = conv_settings(x, w, b, conv_param, float_only=True)
     dtype = x.dtype
     plan = _conv_plan(x.shape, w.shape, stride, pad, dtype.itemsize)
     N, C, H, W, F, nb = plan.N, plan.C, plan.H, plan.W, plan.F, plan.nb
@@ -491,24 +463,6 @@ class PoolCache(NamedTuple):
     stride: int
 
 
-def _pool_settings(x, pool_param):
-    """Check the pooling arguments; return ``(ph, pw, stride, Ho, Wo)``."""
-    check_float_array("x", x, ndim=4)
-    check_param_dict("pool_param", pool_param, required=("pool_height", "pool_width", "stride"))
-    ph = check_int("pool_param['pool_height']", pool_param["pool_height"], minimum=1)
-    pw = check_int("pool_param['pool_width']", pool_param["pool_width"], minimum=1)
-    stride = check_int("pool_param['stride']", pool_param["stride"], minimum=1)
-    N, C, H, W = x.shape
-    if ph > H or pw > W:
-        raise ValueError(
-            f"the pool ({ph}x{pw}) is larger than the input ({H}x{W} of x with shape {x.shape})"
-        )
-    # Floor division, like the naive version: leftover rows/columns are ignored.
-    Ho = 1 + (H - ph) // stride
-    Wo = 1 + (W - pw) // stride
-    return ph, pw, stride, Ho, Wo
-
-
 def _taps(a, axis, count, stride, n_out):
     """Strided views ``a[..., t : t + stride * (n_out - 1) + 1 : stride, ...]`` along ``axis``.
 
@@ -620,7 +574,7 @@ def max_pool_forward_fast(x, pool_param):
         On a wrong number of dimensions, a missing key, values < 1, or a pool
         larger than the input.
     """
-    ph, pw, s, Ho, Wo = _pool_settings(x, pool_param)
+    ph, pw, s, Ho, Wo = pool_settings(x, pool_param, float_only=True)
     N, C = x.shape[:2]
     Hu = (Ho - 1) * s + ph          # rows covered by some window
     out = _alloc.empty((N, C, Ho, Wo), x.dtype)

@@ -24,6 +24,8 @@ from ._checks import (
     check_positive_float,
     check_probability,
     check_shape,
+    conv_settings,
+    pool_settings,
 )
 
 __all__ = [
@@ -266,7 +268,7 @@ def _running_stats(name, param, channels, dtype):
     for key in ("running_mean", "running_var"):
         if key in param:
             v = param[key]
-            check_shape(f"{name}[{key!r}]", v, (channels,), f"(one value per feature of x)")
+            check_shape(f"{name}[{key!r}]", v, (channels,), "(one value per feature of x)")
         else:
             v = np.zeros(channels, dtype=dtype)
         stats.append(v)
@@ -700,30 +702,6 @@ def dropout_backward(dout, cache):
 # Convolution and max pooling (naive reference versions)
 # --------------------------------------------------------------------------
 
-def _conv_settings(x, w, b, conv_param):
-    check_array("x", x, ndim=4)
-    check_array("w", w, ndim=4)
-    N, C, H, W = x.shape
-    F, Cw, HH, WW = w.shape
-    if Cw != C:
-        raise ValueError(
-            f"w has shape {w.shape}, expected (F, {C}, HH, WW): its channels must match x of "
-            f"shape {x.shape}"
-        )
-    check_shape("b", b, (F,), f"to match w of shape {w.shape}")
-    check_param_dict("conv_param", conv_param)
-    stride = check_int("conv_param['stride']", conv_param.get("stride", 1), minimum=1)
-    pad = check_int("conv_param['pad']", conv_param.get("pad", 0), minimum=0)
-    Ho = 1 + (H + 2 * pad - HH) // stride
-    Wo = 1 + (W + 2 * pad - WW) // stride
-    if H + 2 * pad < HH or W + 2 * pad < WW:
-        raise ValueError(
-            f"the filter ({HH}x{WW}) is larger than the padded input "
-            f"({H + 2 * pad}x{W + 2 * pad}); increase conv_param['pad'] or use a smaller filter"
-        )
-    return stride, pad, Ho, Wo
-
-
 def conv_forward_naive(x, w, b, conv_param):
     """Convolutional layer, forward pass (explicit loops; the reference version).
 
@@ -748,7 +726,7 @@ def conv_forward_naive(x, w, b, conv_param):
     cache : tuple
         ``(x, w, b, conv_param)``; x is not modified.
     """
-    stride, pad, Ho, Wo = _conv_settings(x, w, b, conv_param)
+    stride, pad, Ho, Wo = conv_settings(x, w, b, conv_param)
     # TODO: Implement the convolutional forward pass with explicit loops.
     # Hint: np.pad for the zero padding.
     ### BEGIN SOLUTION
@@ -808,22 +786,6 @@ def conv_backward_naive(dout, cache):
     return dx, dw, db
 
 
-def _pool_settings(x, pool_param):
-    check_array("x", x, ndim=4)
-    check_param_dict("pool_param", pool_param, required=("pool_height", "pool_width", "stride"))
-    ph = check_int("pool_param['pool_height']", pool_param["pool_height"], minimum=1)
-    pw = check_int("pool_param['pool_width']", pool_param["pool_width"], minimum=1)
-    stride = check_int("pool_param['stride']", pool_param["stride"], minimum=1)
-    N, C, H, W = x.shape
-    if ph > H or pw > W:
-        raise ValueError(
-            f"the pool ({ph}x{pw}) is larger than the input ({H}x{W} of x with shape {x.shape})"
-        )
-    Ho = 1 + (H - ph) // stride
-    Wo = 1 + (W - pw) // stride
-    return ph, pw, stride, Ho, Wo
-
-
 def max_pool_forward_naive(x, pool_param):
     """Max pooling, forward pass (explicit loops; no padding).
 
@@ -842,7 +804,7 @@ def max_pool_forward_naive(x, pool_param):
     cache : tuple
         ``(x, pool_param)``.
     """
-    ph, pw, stride, Ho, Wo = _pool_settings(x, pool_param)
+    ph, pw, stride, Ho, Wo = pool_settings(x, pool_param)
     # TODO: Implement the max-pooling forward pass with explicit loops.
     ### BEGIN SOLUTION
     N, C = x.shape[:2]
@@ -873,7 +835,7 @@ def max_pool_backward_naive(dout, cache):
     dx : ndarray, shape (N, C, H, W)
     """
     x, pool_param = cache
-    ph, pw, stride, Ho, Wo = _pool_settings(x, pool_param)
+    ph, pw, stride, Ho, Wo = pool_settings(x, pool_param)
     check_shape("dout", dout, x.shape[:2] + (Ho, Wo), "(the shape of the forward output)")
     # TODO: Implement the max-pooling backward pass with explicit loops.
     ### BEGIN SOLUTION

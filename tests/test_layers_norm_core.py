@@ -448,6 +448,29 @@ def test_large_arrays_float32(rng, name, shape, mode):
     _run_and_compare(name, x, gamma, beta, dout, param, G, 1e-4, 1e-3, fixed)
 
 
+@pytest.mark.parametrize("dtype, fwd_tol, bwd_tol", [(F64, 1e-9, 1e-9), (np.float32, 1e-4, 1e-3)])
+@pytest.mark.parametrize("mode", ["train", "test"])
+@pytest.mark.parametrize("name", [graded(n) for n in LAYERS])
+def test_one_row_per_block(rng, monkeypatch, name, mode, dtype, fwd_tol, bwd_tol):
+    """The blockwise passes with the smallest blocks: one row (one image) each."""
+    monkeypatch.setattr(_norm, "_BLOCK_BYTES", 8)
+    shape = SMALL_SHAPES[name]
+    x = (0.5 + 2.0 * rng.standard_normal(shape)).astype(dtype)
+    assert len(_norm._blocks(x.shape, dtype)) == shape[0]
+    gamma = (1.0 + 0.5 * rng.standard_normal(LAYERS[name][3](shape))).astype(dtype)
+    beta = rng.standard_normal(gamma.shape).astype(dtype)
+    dout = rng.standard_normal(shape).astype(dtype)
+    G = 2 if name == "groupnorm" else None
+    param = {"mode": mode}
+    fixed = None
+    if mode == "test" and name in ("batchnorm", "batchnorm_graph", "spatial_batchnorm"):
+        C = shape[1]
+        param["running_mean"] = np.full(C, 0.4, dtype)
+        param["running_var"] = np.full(C, 3.0, dtype)
+        fixed = (param["running_mean"].copy(), param["running_var"].copy())
+    _run_and_compare(name, x, gamma, beta, dout, param, G, fwd_tol, bwd_tol, fixed)
+
+
 # --------------------------------------------------------------------------
 # a large common offset (raw moments would cancel), small and large arrays
 # --------------------------------------------------------------------------

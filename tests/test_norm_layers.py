@@ -479,13 +479,32 @@ def test_groupnorm_G1_is_per_sample_normalisation_over_CHW(rng):
     x = rng.standard_normal((N, C, H, W))
     gamma, beta = _params(rng, (1, C, 1, 1))
     out, cache = spatial_groupnorm_forward(x, gamma, beta, 1, {})
-    # plain per-sample standardisation over all of (C, H, W)
+    dout = rng.standard_normal(x.shape)
+    dx, dg, db = spatial_groupnorm_backward(dout, cache)
+    # plain per-sample standardisation over all of (C, H, W), and its closed-form
+    # backward: dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma, g = gamma * dout
     expected = np.empty_like(x)
+    expected_dx = np.empty_like(x)
+    xhat_all = np.empty_like(x)
     for n in range(N):
-        xhat, _, _ = _standardise_block(x[n], 1e-5)
-        expected[n] = gamma[0] * xhat.reshape(C, H, W) + beta[0]
+        xhat, _, var = _standardise_block(x[n], 1e-5)
+        xhat = xhat_all[n] = xhat.reshape(C, H, W)
+        expected[n] = gamma[0] * xhat + beta[0]
+        g = gamma[0] * dout[n]
+        expected_dx[n] = (g - g.mean() - xhat * (g * xhat).mean()) / np.sqrt(var + 1e-5)
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
-    # ... and layer norm on the (N, C*H*W) view with gamma/beta repeated per pixel
+    np.testing.assert_allclose(dx, expected_dx, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dg, (dout * xhat_all).sum(axis=(0, 2, 3), keepdims=True), rtol=1e-10)
+    np.testing.assert_allclose(db, dout.sum(axis=(0, 2, 3), keepdims=True), rtol=1e-10)
+
+
+# Not graded: it ties two parts together (a part's grade depends on its own code only).
+def test_groupnorm_G1_equals_layernorm_on_the_flat_view(rng):
+    N, C, H, W = 3, 4, 2, 3
+    x = rng.standard_normal((N, C, H, W))
+    gamma, beta = _params(rng, (1, C, 1, 1))
+    out, cache = spatial_groupnorm_forward(x, gamma, beta, 1, {})
+    # layer norm on the (N, C*H*W) view with gamma/beta repeated per pixel
     g_ln = np.repeat(gamma.ravel(), H * W)
     b_ln = np.repeat(beta.ravel(), H * W)
     out_ln, cache_ln = layernorm_forward(x.reshape(N, -1), g_ln, b_ln, {})
