@@ -568,38 +568,35 @@ def test_conv_matches_naive(case, rng):
         assert rel_error(a, n) <= TOL
 
 
-@pytest.mark.parametrize("case", POOL_CASES, ids=pool_case_id)
-def test_pool_matches_naive_including_ties(case, rng):
+def check_pool_against_naive(x, pp, rng):
+    """Fast pool forward equals the naive one exactly; backward to ``TOL``."""
     from cs231n.layers import max_pool_backward_naive, max_pool_forward_naive
 
-    N, C, H, W, ph, pw, s = case
-    pp = pool_param(ph, pw, s)
-    for x in (rng.standard_normal((N, C, H, W)),
-              rng.integers(0, 2, (N, C, H, W)).astype(np.float64)):
-        out, cache = max_pool_forward_fast(x, pp)
-        out_n, cache_n = max_pool_forward_naive(x, pp)
-        np.testing.assert_array_equal(out, out_n)
-        dout = rng.standard_normal(out.shape)
-        assert rel_error(max_pool_backward_fast(dout, cache),
-                         max_pool_backward_naive(dout, cache_n)) <= TOL
-
-
-@pytest.mark.parametrize("case", [c for c in POOL_CASES if c[0] >= 2], ids=pool_case_id)
-def test_pool_one_image_per_block_matches_naive(case, rng, monkeypatch):
-    """The blockwise loops of the fast pool with the smallest blocks (one image each)."""
-    from cs231n.layers import max_pool_backward_naive, max_pool_forward_naive
-
-    monkeypatch.setattr(fast_layers, "_POOL_BLOCK_BYTES", 1)
-    N, C, H, W, ph, pw, s = case
-    pp = pool_param(ph, pw, s)
-    x = rng.standard_normal((N, C, H, W))
-    assert len(fast_layers._pool_blocks(x)) == N
     out, cache = max_pool_forward_fast(x, pp)
     out_n, cache_n = max_pool_forward_naive(x, pp)
     np.testing.assert_array_equal(out, out_n)
     dout = rng.standard_normal(out.shape)
     assert rel_error(max_pool_backward_fast(dout, cache),
                      max_pool_backward_naive(dout, cache_n)) <= TOL
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=pool_case_id)
+def test_pool_matches_naive_including_ties(case, rng):
+    N, C, H, W, ph, pw, s = case
+    pp = pool_param(ph, pw, s)
+    for x in (rng.standard_normal((N, C, H, W)),
+              rng.integers(0, 2, (N, C, H, W)).astype(np.float64)):
+        check_pool_against_naive(x, pp, rng)
+
+
+@pytest.mark.parametrize("case", [c for c in POOL_CASES if c[0] >= 2], ids=pool_case_id)
+def test_pool_one_image_per_block_matches_naive(case, rng, monkeypatch):
+    """The blockwise loops of the fast pool with the smallest blocks (one image each)."""
+    monkeypatch.setattr(fast_layers, "_POOL_BLOCK_BYTES", 1)
+    N, C, H, W, ph, pw, s = case
+    x = rng.standard_normal((N, C, H, W))
+    assert len(fast_layers._pool_blocks(x)) == N
+    check_pool_against_naive(x, pool_param(ph, pw, s), rng)
 
 
 # --------------------------------------------------------------------------
