@@ -67,6 +67,11 @@ def _unit_interval(name, value):
     return check_probability(name, value, low_open=False, high_closed=False)
 
 
+def _step_count(name, value):
+    # Adam's t counts the updates made so far: an integer >= 0.
+    return check_int(name, value, minimum=0)
+
+
 def _check_hyperparameters(config, spec):
     """Check the hyperparameters ``spec = {key: (default, checker)}`` without writing."""
     for key, (default, checker) in spec.items():
@@ -88,6 +93,18 @@ def _set_defaults(config, w, spec, *state_keys):
     for key in state_keys:
         if key not in config:
             config[key] = np.zeros_like(w)
+
+
+def _prepare(rule, w, dw, config, spec, *state_keys):
+    """Check everything first, then fill in defaults; return the config to use.
+
+    Nothing is written to the caller's ``config`` unless every check passes.
+    """
+    config = _check_args(rule, w, dw, config)
+    _check_hyperparameters(config, spec)
+    _check_state(config, w, *state_keys)
+    _set_defaults(config, w, spec, *state_keys)
+    return config
 
 
 def _as_dtype(a, dtype):
@@ -122,9 +139,7 @@ def sgd(w, dw, config=None):
     config : dict
         The same dict (created when None was passed), defaults filled in.
     """
-    config = _check_args("sgd", w, dw, config)
-    _check_hyperparameters(config, _SGD)
-    _set_defaults(config, w, _SGD)
+    config = _prepare("sgd", w, dw, config, _SGD)
 
     next_w = w - config["learning_rate"] * dw
     return _as_dtype(next_w, w.dtype), config
@@ -160,10 +175,7 @@ def sgd_momentum(w, dw, config=None):
     config : dict
         The same dict with the new ``velocity`` (dtype of ``w``).
     """
-    config = _check_args("sgd_momentum", w, dw, config)
-    _check_hyperparameters(config, _MOMENTUM)
-    _check_state(config, w, "velocity")
-    _set_defaults(config, w, _MOMENTUM, "velocity")
+    config = _prepare("sgd_momentum", w, dw, config, _MOMENTUM, "velocity")
     v = config["velocity"]
 
     next_w = None
@@ -213,10 +225,7 @@ def rmsprop(w, dw, config=None):
     config : dict
         The same dict with the new ``cache`` (dtype of ``w``).
     """
-    config = _check_args("rmsprop", w, dw, config)
-    _check_hyperparameters(config, _RMSPROP)
-    _check_state(config, w, "cache")
-    _set_defaults(config, w, _RMSPROP, "cache")
+    config = _prepare("rmsprop", w, dw, config, _RMSPROP, "cache")
 
     next_w = None
     # TODO: Implement the RMSprop update formula, storing the next value of w in
@@ -238,6 +247,7 @@ _ADAM = {
     "beta1": (0.9, _unit_interval),
     "beta2": (0.999, _unit_interval),
     "epsilon": (1e-8, _positive),
+    "t": (0, _step_count),
 }
 
 
@@ -279,12 +289,7 @@ def adam(w, dw, config=None):
     config : dict
         The same dict with the new ``m``, ``v`` (dtype of ``w``) and ``t``.
     """
-    config = _check_args("adam", w, dw, config)
-    _check_hyperparameters(config, _ADAM)
-    check_int("config['t']", config.get("t", 0), minimum=0)
-    _check_state(config, w, "m", "v")
-    _set_defaults(config, w, _ADAM, "m", "v")
-    config.setdefault("t", 0)
+    config = _prepare("adam", w, dw, config, _ADAM, "m", "v")
 
     next_w = None
     # TODO: Implement the Adam update formula, storing the next value of w in

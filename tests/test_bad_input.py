@@ -44,7 +44,7 @@ def assert_same_state(before, after, path="arg"):
         assert before == after, f"{path}: {before!r} became {after!r}"
 
 
-def expect_error(exc, pattern, fn, *args):
+def assert_raises_unchanged(exc, pattern, fn, *args):
     """Call ``fn(*args)``; require ``exc`` matching ``pattern`` and untouched arguments."""
     snapshot = copy.deepcopy(args)
     with pytest.raises(exc, match=pattern):
@@ -117,7 +117,7 @@ NORM_X_CASES = [
 @pytest.mark.parametrize("spoil, exc, pattern", NORM_X_CASES)
 def test_batchnorm_bad_x_kind(mode, spoil, exc, pattern):
     args = bn_args(mode)
-    expect_error(exc, pattern, L.batchnorm_forward, *with_(args, 0, spoil(args[0])))
+    assert_raises_unchanged(exc, pattern, L.batchnorm_forward, *with_(args, 0, spoil(args[0])))
 
 
 @pytest.mark.parametrize("x, pattern", [
@@ -126,7 +126,7 @@ def test_batchnorm_bad_x_kind(mode, spoil, exc, pattern):
     (np.ones((0, 3)), r"^x must hold at least one example"),
 ])
 def test_batchnorm_bad_x_shape(x, pattern):
-    expect_error(ValueError, pattern, L.batchnorm_forward, *with_(bn_args(), 0, x))
+    assert_raises_unchanged(ValueError, pattern, L.batchnorm_forward, *with_(bn_args(), 0, x))
 
 
 @pytest.mark.parametrize("mode", ["train", "test"])
@@ -139,7 +139,7 @@ def test_batchnorm_bad_x_shape(x, pattern):
     (2, None, TypeError, r"^beta must be a numpy array"),
 ])
 def test_batchnorm_bad_gamma_beta(mode, i, value, exc, pattern):
-    expect_error(exc, pattern, L.batchnorm_forward, *with_(bn_args(mode), i, value))
+    assert_raises_unchanged(exc, pattern, L.batchnorm_forward, *with_(bn_args(mode), i, value))
 
 
 BN_PARAM_CASES = [
@@ -170,19 +170,19 @@ BN_PARAM_CASES = [
 @pytest.mark.parametrize("key, value, exc, pattern", BN_PARAM_CASES)
 def test_batchnorm_bad_bn_param(mode, key, value, exc, pattern):
     args = with_key(bn_args(mode), key, value)
-    expect_error(exc, pattern, L.batchnorm_forward, *args)
+    assert_raises_unchanged(exc, pattern, L.batchnorm_forward, *args)
 
 
 @pytest.mark.parametrize("key, value, exc, pattern", BN_PARAM_CASES)
 def test_spatial_batchnorm_bad_bn_param(key, value, exc, pattern):
     args = with_key(sbn_args(), key, value)
-    expect_error(exc, pattern, L.spatial_batchnorm_forward, *args)
+    assert_raises_unchanged(exc, pattern, L.spatial_batchnorm_forward, *args)
 
 
 @pytest.mark.parametrize("bn_param", [None, [("mode", "train")], "train"])
 def test_bn_param_must_be_a_dict(bn_param):
-    expect_error(TypeError, r"^bn_param must be a dict", L.batchnorm_forward, *with_(bn_args(), 3, bn_param))
-    expect_error(TypeError, r"^bn_param must be a dict", L.spatial_batchnorm_forward,
+    assert_raises_unchanged(TypeError, r"^bn_param must be a dict", L.batchnorm_forward, *with_(bn_args(), 3, bn_param))
+    assert_raises_unchanged(TypeError, r"^bn_param must be a dict", L.spatial_batchnorm_forward,
                  *with_(sbn_args(), 3, bn_param))
 
 
@@ -197,7 +197,7 @@ def test_bn_param_must_be_a_dict(bn_param):
     (2, np.ones(2), ValueError, r"^beta has shape \(2,\), expected \(3,\)"),
 ])
 def test_spatial_batchnorm_bad_arrays(mode, i, value, exc, pattern):
-    expect_error(exc, pattern, L.spatial_batchnorm_forward, *with_(sbn_args(mode), i, value))
+    assert_raises_unchanged(exc, pattern, L.spatial_batchnorm_forward, *with_(sbn_args(mode), i, value))
 
 
 def test_valid_numeric_kinds_are_accepted():
@@ -227,7 +227,7 @@ def test_valid_numeric_kinds_are_accepted():
     (3, None, TypeError, r"^ln_param must be a dict"),
 ])
 def test_layernorm_bad_input(i, value, exc, pattern):
-    expect_error(exc, pattern, L.layernorm_forward, *with_(ln_args(), i, value))
+    assert_raises_unchanged(exc, pattern, L.layernorm_forward, *with_(ln_args(), i, value))
 
 
 @pytest.mark.parametrize("value, exc, pattern", [
@@ -235,7 +235,7 @@ def test_layernorm_bad_input(i, value, exc, pattern):
     ("small", TypeError, r"^ln_param\['eps'\] must be a number"),
 ])
 def test_layernorm_bad_eps(value, exc, pattern):
-    expect_error(exc, pattern, L.layernorm_forward, *with_key(ln_args(), "eps", value))
+    assert_raises_unchanged(exc, pattern, L.layernorm_forward, *with_key(ln_args(), "eps", value))
 
 
 @pytest.mark.parametrize("i, value, exc, pattern", [
@@ -256,7 +256,7 @@ def test_layernorm_bad_eps(value, exc, pattern):
     (4, None, TypeError, r"^gn_param must be a dict"),
 ])
 def test_groupnorm_bad_input(i, value, exc, pattern):
-    expect_error(exc, pattern, L.spatial_groupnorm_forward, *with_(gn_args(), i, value))
+    assert_raises_unchanged(exc, pattern, L.spatial_groupnorm_forward, *with_(gn_args(), i, value))
 
 
 @pytest.mark.parametrize("value, exc, pattern", [
@@ -264,7 +264,7 @@ def test_groupnorm_bad_input(i, value, exc, pattern):
     ([1e-5], TypeError, r"^gn_param\['eps'\] must be a number"),
 ])
 def test_groupnorm_bad_eps(value, exc, pattern):
-    expect_error(exc, pattern, L.spatial_groupnorm_forward, *with_key(gn_args(), "eps", value))
+    assert_raises_unchanged(exc, pattern, L.spatial_groupnorm_forward, *with_key(gn_args(), "eps", value))
 
 
 # --------------------------------------------------------------------------
@@ -290,12 +290,12 @@ def test_norm_backward_bad_dout_and_cache(k):
     backward, cache = _norm_caches()[k]
     shape = cache.x_shape
     bad = np.ones(shape[:-1] + (shape[-1] + 1,))
-    expect_error(ValueError, r"^dout has shape .*, expected " + re.escape(str(shape))
+    assert_raises_unchanged(ValueError, r"^dout has shape .*, expected " + re.escape(str(shape))
                  + r" \(the shape of the forward input x\)$", backward, bad, cache)
-    expect_error(TypeError, r"^dout must be a numpy array", backward, np.ones(shape).tolist(), cache)
-    expect_error(TypeError, r"^cache must be the cache returned by the matching forward function, got tuple$",
+    assert_raises_unchanged(TypeError, r"^dout must be a numpy array", backward, np.ones(shape).tolist(), cache)
+    assert_raises_unchanged(TypeError, r"^cache must be the cache returned by the matching forward function, got tuple$",
                  backward, np.ones(shape), tuple(cache))
-    expect_error(TypeError, r"^cache must be the cache returned .*, got NoneType$", backward, np.ones(shape), None)
+    assert_raises_unchanged(TypeError, r"^cache must be the cache returned .*, got NoneType$", backward, np.ones(shape), None)
 
 
 # --------------------------------------------------------------------------
@@ -330,7 +330,7 @@ def dropout_args(mode="train", **extra):
 @pytest.mark.parametrize("mode", ["train", "test"])
 def test_dropout_bad_param(mode, key, value, exc, pattern):
     args = with_key(dropout_args(mode), key, value)
-    expect_error(exc, pattern, L.dropout_forward, *args)
+    assert_raises_unchanged(exc, pattern, L.dropout_forward, *args)
 
 
 def test_dropout_bad_rng_legacy_randomstate_and_state_kept():
@@ -340,7 +340,7 @@ def test_dropout_bad_rng_legacy_randomstate_and_state_kept():
         L.dropout_forward(*args)
     gen = np.random.default_rng(1)
     args = [np.ones((3, 3), dtype=np.int32), {"mode": "train", "p": 0.5, "rng": gen}]
-    expect_error(TypeError, r"^x must be a floating-point array", L.dropout_forward, *args)
+    assert_raises_unchanged(TypeError, r"^x must be a floating-point array", L.dropout_forward, *args)
 
 
 @pytest.mark.parametrize("x, exc, pattern", [
@@ -349,23 +349,23 @@ def test_dropout_bad_rng_legacy_randomstate_and_state_kept():
 ])
 @pytest.mark.parametrize("mode", ["train", "test"])
 def test_dropout_bad_x(mode, x, exc, pattern):
-    expect_error(exc, pattern, L.dropout_forward, *with_(dropout_args(mode), 0, x))
+    assert_raises_unchanged(exc, pattern, L.dropout_forward, *with_(dropout_args(mode), 0, x))
 
 
 @pytest.mark.parametrize("param", [None, "train", [("p", 0.5)]])
 def test_dropout_param_must_be_a_dict(param):
-    expect_error(TypeError, r"^dropout_param must be a dict", L.dropout_forward, np.ones(3), param)
+    assert_raises_unchanged(TypeError, r"^dropout_param must be a dict", L.dropout_forward, np.ones(3), param)
 
 
 def test_dropout_backward_bad_dout():
     x = np.ones((5, 4))
     _, cache = L.dropout_forward(x, {"mode": "train", "p": 0.5, "seed": 0})
-    expect_error(ValueError, r"^dout has shape \(4, 5\), expected \(5, 4\) \(the shape of the forward input x\)$",
+    assert_raises_unchanged(ValueError, r"^dout has shape \(4, 5\), expected \(5, 4\) \(the shape of the forward input x\)$",
                  L.dropout_backward,
                  np.ones((4, 5)), cache)
-    expect_error(TypeError, r"^dout must be a numpy array", L.dropout_backward, [[1.0]], cache)
+    assert_raises_unchanged(TypeError, r"^dout must be a numpy array", L.dropout_backward, [[1.0]], cache)
     _, cache = L.dropout_forward(x, {"mode": "test", "p": 0.5})
-    expect_error(TypeError, r"^dout must be a numpy array", L.dropout_backward, [[1.0]], cache)
+    assert_raises_unchanged(TypeError, r"^dout must be a numpy array", L.dropout_backward, [[1.0]], cache)
 
 
 # --------------------------------------------------------------------------
@@ -390,25 +390,25 @@ def affine_args():
     (2, [0.0] * 4, TypeError, r"^b must be a numpy array"),
 ])
 def test_affine_forward_bad_input(i, value, exc, pattern):
-    expect_error(exc, pattern, L.affine_forward, *with_(affine_args(), i, value))
+    assert_raises_unchanged(exc, pattern, L.affine_forward, *with_(affine_args(), i, value))
 
 
 def test_affine_backward_bad_dout():
     _, cache = L.affine_forward(*affine_args())
-    expect_error(ValueError, r"^dout has shape \(2, 5\), expected \(2, 4\) \(the shape of the forward output\)$",
+    assert_raises_unchanged(ValueError, r"^dout has shape \(2, 5\), expected \(2, 4\) \(the shape of the forward output\)$",
                  L.affine_backward,
                  np.ones((2, 5)), cache)
-    expect_error(ValueError, r"^dout has shape \(4,\), expected \(2, 4\)", L.affine_backward,
+    assert_raises_unchanged(ValueError, r"^dout has shape \(4,\), expected \(2, 4\)", L.affine_backward,
                  np.ones(4), cache)
 
 
 def test_relu_bad_input():
-    expect_error(TypeError, r"^x must be a numpy array", L.relu_forward, [1.0, -1.0])
+    assert_raises_unchanged(TypeError, r"^x must be a numpy array", L.relu_forward, [1.0, -1.0])
     _, cache = L.relu_forward(np.ones((2, 3)))
-    expect_error(ValueError, r"^dout has shape \(3, 2\), expected \(2, 3\) \(the shape of the forward input\)$",
+    assert_raises_unchanged(ValueError, r"^dout has shape \(3, 2\), expected \(2, 3\) \(the shape of the forward input\)$",
                  L.relu_backward,
                  np.ones((3, 2)), cache)
-    expect_error(TypeError, r"^dout must be a numpy array", L.relu_backward, 1.0, cache)
+    assert_raises_unchanged(TypeError, r"^dout must be a numpy array", L.relu_backward, 1.0, cache)
 
 
 @pytest.mark.parametrize("loss", [L.softmax_loss, L.svm_loss])
@@ -425,7 +425,7 @@ def test_relu_bad_input():
     (np.ones((2, 3)), np.array([-1, 2]), ValueError, r"^y must satisfy 0 <= y < 3, got values in \[-1, 2\]"),
 ])
 def test_loss_bad_input(loss, x, y, exc, pattern):
-    expect_error(exc, pattern, loss, x, y)
+    assert_raises_unchanged(exc, pattern, loss, x, y)
 
 
 @pytest.mark.parametrize("loss", [L.softmax_loss, L.svm_loss])
@@ -460,7 +460,7 @@ def conv_args():
     (3, None, TypeError, r"^conv_param must be a dict"),
 ])
 def test_conv_forward_bad_arrays(i, value, exc, pattern):
-    expect_error(exc, pattern, L.conv_forward_naive, *with_(conv_args(), i, value))
+    assert_raises_unchanged(exc, pattern, L.conv_forward_naive, *with_(conv_args(), i, value))
 
 
 @pytest.mark.parametrize("key, value, exc, pattern", [
@@ -472,7 +472,7 @@ def test_conv_forward_bad_arrays(i, value, exc, pattern):
     ("pad", False, TypeError, r"^conv_param\['pad'\] must be an integer"),
 ])
 def test_conv_forward_bad_conv_param(key, value, exc, pattern):
-    expect_error(exc, pattern, L.conv_forward_naive, *with_key(conv_args(), key, value))
+    assert_raises_unchanged(exc, pattern, L.conv_forward_naive, *with_key(conv_args(), key, value))
 
 
 @pytest.mark.parametrize("x_shape, w_shape, pad, pattern", [
@@ -484,13 +484,13 @@ def test_conv_forward_bad_conv_param(key, value, exc, pattern):
     ((1, 1, 6, 2), (1, 1, 3, 5), 1, r"^the filter \(3x5\) is larger than the padded input \(8x4\)"),
 ])
 def test_conv_filter_larger_than_padded_input(x_shape, w_shape, pad, pattern):
-    expect_error(ValueError, pattern + r".*conv_param\['pad'\]", L.conv_forward_naive,
+    assert_raises_unchanged(ValueError, pattern + r".*conv_param\['pad'\]", L.conv_forward_naive,
                  np.ones(x_shape), np.ones(w_shape), np.ones(1), {"stride": 1, "pad": pad})
 
 
 def test_conv_backward_bad_dout():
     out, cache = L.conv_forward_naive(*conv_args())
-    expect_error(ValueError,
+    assert_raises_unchanged(ValueError,
                  r"^dout has shape \(2, 2, 5, 4\), expected \(2, 2, 5, 5\) \(the shape of the forward output\)$",
                  L.conv_backward_naive, np.ones((2, 2, 5, 4)), cache)
 
@@ -512,15 +512,15 @@ def pool_args():
     ("pool_width", 5, ValueError, r"^the pool \(2x5\) is larger than the input \(4x4"),
 ])
 def test_max_pool_bad_pool_param(key, value, exc, pattern):
-    expect_error(exc, pattern, L.max_pool_forward_naive, *with_key(pool_args(), key, value))
+    assert_raises_unchanged(exc, pattern, L.max_pool_forward_naive, *with_key(pool_args(), key, value))
 
 
 def test_max_pool_bad_x_and_dout():
-    expect_error(ValueError, r"^x must be 4-dimensional", L.max_pool_forward_naive,
+    assert_raises_unchanged(ValueError, r"^x must be 4-dimensional", L.max_pool_forward_naive,
                  np.ones((3, 4, 4)), pool_args()[1])
-    expect_error(TypeError, r"^pool_param must be a dict", L.max_pool_forward_naive, np.ones((1, 1, 2, 2)), None)
+    assert_raises_unchanged(TypeError, r"^pool_param must be a dict", L.max_pool_forward_naive, np.ones((1, 1, 2, 2)), None)
     out, cache = L.max_pool_forward_naive(*pool_args())
-    expect_error(ValueError,
+    assert_raises_unchanged(ValueError,
                  r"^dout has shape \(2, 3, 2, 1\), expected \(2, 3, 2, 2\) \(the shape of the forward output\)$",
                  L.max_pool_backward_naive, np.ones((2, 3, 2, 1)), cache)
 
@@ -542,9 +542,9 @@ def test_pool_and_conv_exact_fit_is_valid():
 def test_failed_train_call_does_not_update_running_stats():
     # the last check to run fails (running_var): running_mean must not be updated either
     args = with_key(bn_args("train"), "running_var", np.ones(5))
-    expect_error(ValueError, r"^bn_param\['running_var'\]", L.batchnorm_forward, *args)
+    assert_raises_unchanged(ValueError, r"^bn_param\['running_var'\]", L.batchnorm_forward, *args)
     args = with_key(sbn_args("train"), "running_var", np.ones(5))
-    expect_error(ValueError, r"^bn_param\['running_var'\]", L.spatial_batchnorm_forward, *args)
+    assert_raises_unchanged(ValueError, r"^bn_param\['running_var'\]", L.spatial_batchnorm_forward, *args)
 
 
 def test_failed_dropout_call_does_not_create_a_generator():
