@@ -55,6 +55,25 @@ def _check_inputs(x, h):
     return check_positive_float("h", h)
 
 
+def _centred_pairs(f, x, h):
+    """Yield ``(index, f(x + h e_i), f(x - h e_i))`` for every index of ``x``.
+
+    ``x`` is perturbed in place, one entry at a time, and each entry is restored
+    before the next is perturbed.
+    """
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        ix = it.multi_index
+        old = x[ix]
+        x[ix] = old + h
+        plus = f(x)
+        x[ix] = old - h
+        minus = f(x)
+        x[ix] = old
+        yield ix, plus, minus
+        it.iternext()
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """Numerical gradient of a scalar function ``f`` at ``x``.
 
@@ -76,19 +95,10 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """
     h = _check_inputs(x, h)
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
+    for ix, fxph, fxmh in _centred_pairs(f, x, h):
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])
-        it.iternext()
     return grad
 
 
@@ -116,17 +126,9 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     """
     h = _check_inputs(x, h)
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        pos = np.array(f(x), copy=True)
-        x[ix] = old - h
-        neg = np.array(f(x), copy=True)
-        x[ix] = old
+    # copies: f may return a view of x, which the next perturbation would change
+    for ix, pos, neg in _centred_pairs(lambda v: np.array(f(v), copy=True), x, h):
         grad[ix] = np.sum((pos - neg) * df) / (2 * h)
-        it.iternext()
     return grad
 
 
