@@ -55,15 +55,13 @@ def _check_inputs(x, h):
     return check_positive_float("h", h)
 
 
-def _centred_pairs(f, x, h):
-    """Yield ``(index, f(x + h e_i), f(x - h e_i))`` for every index of ``x``.
+def _centred_pairs(f, x, h, indices=None):
+    """Yield ``(index, f(x + h e_i), f(x - h e_i))`` for each index of ``x``.
 
-    ``x`` is perturbed in place, one entry at a time, and each entry is restored
-    before the next is perturbed.
+    ``indices`` defaults to every index in C order. ``x`` is perturbed in place,
+    one entry at a time, and each entry is restored before the next is perturbed.
     """
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        ix = it.multi_index
+    for ix in np.ndindex(x.shape) if indices is None else indices:
         old = x[ix]
         x[ix] = old + h
         plus = f(x)
@@ -71,7 +69,6 @@ def _centred_pairs(f, x, h):
         minus = f(x)
         x[ix] = old
         yield ix, plus, minus
-        it.iternext()
 
 
 def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
@@ -185,14 +182,8 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
         )
     gen = np.random.default_rng(seed)
     errors = []
-    for _ in range(num_checks):
-        ix = tuple(int(gen.integers(m)) for m in x.shape)
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
+    picks = (tuple(int(gen.integers(m)) for m in x.shape) for _ in range(num_checks))
+    for ix, fxph, fxmh in _centred_pairs(f, x, h, picks):
         num = (fxph - fxmh) / (2 * h)
         ana = analytic_grad[ix]
         err = abs(num - ana) / max(1e-12, abs(num) + abs(ana))
