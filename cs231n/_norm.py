@@ -57,9 +57,10 @@ passes over full-size arrays, how fast each pass runs and how much is allocated
   cache for the following passes; coefficients that are the same for every
   block are expanded once into block-sized tiles, making the passes same-shape
   operations (a broadcast operand with short rows costs numpy 2-3x more).
-* **Memory.** The outputs are the only new full-size arrays; they are aligned
-  to cache lines (numpy's large arrays start 16 bytes into a line). Tiles and
-  scratch blocks are reused from call to call.
+* **Memory.** The outputs are the only new full-size arrays; they come from
+  :func:`cs231n._alloc.empty`: aligned to cache lines (numpy's large arrays
+  start 16 bytes into a line), and reusing the memory of earlier outputs that
+  nobody holds any more. Tiles and scratch blocks are reused from call to call.
 * The cache keeps a reference to ``x`` (no copy, no ``xhat`` array). Any other
   view combination takes a plain general path that stores ``xhat``.
 """

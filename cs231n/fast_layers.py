@@ -64,6 +64,10 @@ Max pooling: separable maximum, first-maximum routing
     the pool also tiles the input (``stride`` equal to the pool size, nothing
     left over) ``dx`` needs no zero fill.
 
+Outputs (``out``, ``dx``) come from :func:`cs231n._alloc.empty`, which reuses
+the memory of large earlier outputs that nobody holds any more (fresh memory
+costs page faults on first touch).
+
 Dtypes: the computation runs in x's dtype (float32 stays float32, float64 stays
 float64; weights of another dtype are converted, never x). ``out`` and ``dx``
 have x's dtype; ``dw`` and ``db`` have the dtypes of ``w`` and ``b``.
