@@ -201,14 +201,25 @@ def test_spatial_batchnorm_bad_arrays(mode, i, value, exc, pattern):
 
 
 def test_valid_numeric_kinds_are_accepted():
-    # numpy scalars and ints are fine wherever a number is expected
+    # numpy scalars and ints are fine wherever a number is expected, and act as numbers
     for momentum in (np.float32(0.5), 0, 1, np.float64(0.9)):
-        L.batchnorm_forward(*with_key(bn_args(), "momentum", momentum))
+        args = with_key(bn_args(), "momentum", momentum)
+        old_mean = args[3]["running_mean"].copy()
+        x = args[0]
+        L.batchnorm_forward(*args)
+        expected = float(momentum) * old_mean + (1 - float(momentum)) * x.mean(axis=0)
+        np.testing.assert_allclose(args[3]["running_mean"], expected, rtol=1e-12)
     for eps in (0, np.float32(1e-3), 1):
-        L.batchnorm_forward(*with_key(bn_args(), "eps", eps))
+        args = with_key(bn_args(), "eps", eps)
+        out, _ = L.batchnorm_forward(*args)
+        x = args[0]
+        xhat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + float(eps))
+        np.testing.assert_allclose(out, xhat, rtol=1e-6, atol=1e-12)   # gamma 1, beta 0
     x = np.ones((2, 2))
-    L.dropout_forward(x, {"mode": "train", "p": np.float32(0.5), "seed": np.int64(3)})
-    L.dropout_forward(x, {"mode": "train", "p": 1, "seed": 0})
+    out, _ = L.dropout_forward(x, {"mode": "train", "p": np.float32(0.5), "seed": np.int64(3)})
+    assert set(np.unique(out)) <= {0.0, 2.0}                  # kept entries scaled by 1 / p
+    out, _ = L.dropout_forward(x, {"mode": "train", "p": 1, "seed": 0})
+    np.testing.assert_array_equal(out, x)                     # p = 1 keeps everything
 
 
 # --------------------------------------------------------------------------

@@ -127,7 +127,7 @@ def _core_case(rng, combo, dtype=F64):
     return x, gamma, beta, dout
 
 
-def _close(a, ref, tol):
+def assert_close(a, ref, tol):
     """|a - ref| <= tol * max(1, max|ref|), elementwise."""
     a = np.asarray(a, F64)
     assert a.shape == np.shape(ref), (a.shape, np.shape(ref))
@@ -165,15 +165,15 @@ def test_core_norm_forward_backward_batch_stats(rng, combo):
     x0, d0 = x.copy(), dout.copy()
     out, cache, mean, var = _norm.norm_forward(x, gamma, beta, 1e-3, sv, sa, av, pa)
     ref_out, ref_xhat, ref_mu, ref_var = ref_forward(x, gamma, beta, 1e-3, sv, sa, av, pa)
-    _close(out, ref_out, 1e-12)
-    _close(mean, ref_mu, 1e-12)
-    _close(var, ref_var, 1e-12)
-    _close(cache.xhat, ref_xhat, 1e-12)                       # documented cache property
+    assert_close(out, ref_out, 1e-12)
+    assert_close(mean, ref_mu, 1e-12)
+    assert_close(var, ref_var, 1e-12)
+    assert_close(cache.xhat, ref_xhat, 1e-12)                       # documented cache property
     dx, dgamma, dbeta = _norm.norm_backward(dout, cache)
     rdx, rdg, rdb = ref_backward(dout, x, gamma, 1e-3, sv, sa, av, pa)
-    _close(dx, rdx, 1e-10)
-    _close(dgamma, rdg, 1e-10)
-    _close(dbeta, rdb, 1e-12)
+    assert_close(dx, rdx, 1e-10)
+    assert_close(dgamma, rdg, 1e-10)
+    assert_close(dbeta, rdb, 1e-12)
     assert np.array_equal(x, x0) and np.array_equal(dout, d0)
 
 
@@ -185,14 +185,14 @@ def test_core_norm_forward_backward_fixed_stats(rng, combo):
     m, v = rng.standard_normal(keep), rng.uniform(0.5, 2.0, keep)
     out, cache, mean, var = _norm.norm_forward(x, gamma, beta, 1e-3, sv, sa, av, pa, m, v)
     ref_out, ref_xhat, _, _ = ref_forward(x, gamma, beta, 1e-3, sv, sa, av, pa, m, v)
-    _close(out, ref_out, 1e-12)
-    _close(mean, m, 1e-15)
-    _close(var, v, 1e-15)
+    assert_close(out, ref_out, 1e-12)
+    assert_close(mean, m, 1e-15)
+    assert_close(var, v, 1e-15)
     dx, dgamma, dbeta = _norm.norm_backward(dout, cache)
     rdx, rdg, rdb = ref_backward(dout, x, gamma, 1e-3, sv, sa, av, pa, m, v)
-    _close(dx, rdx, 1e-10)
-    _close(dgamma, rdg, 1e-10)
-    _close(dbeta, rdb, 1e-12)
+    assert_close(dx, rdx, 1e-10)
+    assert_close(dgamma, rdg, 1e-10)
+    assert_close(dbeta, rdb, 1e-12)
 
 
 @pytest.mark.parametrize("combo", VIEW_COMBOS[:5])
@@ -204,9 +204,9 @@ def test_core_float32_stays_float32_on_every_path(rng, combo):
     assert cache.xhat.dtype == np.float32
     grads = _norm.norm_backward(dout, cache)
     assert [g.dtype for g in grads] == [np.float32] * 3
-    _close(out, ref_forward(x, gamma, beta, 1e-3, sv, sa, av, pa)[0], 1e-5)
+    assert_close(out, ref_forward(x, gamma, beta, 1e-3, sv, sa, av, pa)[0], 1e-5)
     for g, r in zip(grads, ref_backward(dout, x, gamma, 1e-3, sv, sa, av, pa)):
-        _close(g, r, 1e-4)
+        assert_close(g, r, 1e-4)
 
 
 @pytest.mark.parametrize("axes", [(0,), (1,), (2,), (0, 2), (1, 2), (0, 1, 2), (-1,)])
@@ -221,15 +221,15 @@ def test_core_standardize_and_its_backward(rng, axes, dtype, tol):
     xs = x.astype(F64)
     mu = xs.mean(axis=ax, keepdims=True)
     v = ((xs - mu) ** 2).mean(axis=ax, keepdims=True)
-    _close(mean, mu, tol)
-    _close(var, v, tol)
-    _close(inv_std, 1 / np.sqrt(v + 1e-3), tol)
-    _close(xhat, (xs - mu) / np.sqrt(v + 1e-3), tol)
+    assert_close(mean, mu, tol)
+    assert_close(var, v, tol)
+    assert_close(inv_std, 1 / np.sqrt(v + 1e-3), tol)
+    assert_close(xhat, (xs - mu) / np.sqrt(v + 1e-3), tol)
     dx = _norm.standardize_backward(dxhat, xhat, inv_std, axes)
     xh = (xs - mu) / np.sqrt(v + 1e-3)
     g = dxhat.astype(F64)
     ref = (g - g.mean(axis=ax, keepdims=True) - xh * (g * xh).mean(axis=ax, keepdims=True)) / np.sqrt(v + 1e-3)
-    _close(dx, ref, 10 * tol)
+    assert_close(dx, ref, 10 * tol)
     assert dx.dtype == dtype
     assert np.array_equal(x, x0) and np.array_equal(dxhat, d0)     # inputs not modified
 
@@ -242,14 +242,14 @@ def test_core_standardize_four_dims(rng, axes):
     xhat, mean, var, inv_std = _norm.standardize(x, axes, 1e-3)
     mu = x.mean(axis=axes, keepdims=True)
     v = ((x - mu) ** 2).mean(axis=axes, keepdims=True)
-    _close(mean, mu, 1e-12)
-    _close(var, v, 1e-12)
-    _close(xhat, (x - mu) / np.sqrt(v + 1e-3), 1e-12)
+    assert_close(mean, mu, 1e-12)
+    assert_close(var, v, 1e-12)
+    assert_close(xhat, (x - mu) / np.sqrt(v + 1e-3), 1e-12)
     dx = _norm.standardize_backward(dxhat, xhat, inv_std, axes)
     xh = (x - mu) / np.sqrt(v + 1e-3)
     ref = (dxhat - dxhat.mean(axis=axes, keepdims=True)
            - xh * (dxhat * xh).mean(axis=axes, keepdims=True)) / np.sqrt(v + 1e-3)
-    _close(dx, ref, 1e-10)
+    assert_close(dx, ref, 1e-10)
 
 
 @pytest.mark.parametrize("fixed", [False, True])
@@ -274,7 +274,7 @@ def test_core_cache_fields_are_as_documented(rng, combo, fixed):
     assert cache.inv_std.shape == keep                       # keepdims in the statistics view
     assert cache.xhat.shape == tuple(sv)
     ref_inv = 1 / np.sqrt((v if fixed else ref_forward(x, gamma, beta, 1e-3, sv, sa, av, pa)[3]) + 1e-3)
-    _close(cache.inv_std, ref_inv, 1e-12)
+    assert_close(cache.inv_std, ref_inv, 1e-12)
 
 
 def test_core_standardize_large_offset(rng):
@@ -284,8 +284,8 @@ def test_core_standardize_large_offset(rng):
         xs = x.astype(F64)
         mu = xs.mean(axis=0, keepdims=True)
         v = ((xs - mu) ** 2).mean(axis=0, keepdims=True)
-        _close(xhat, (xs - mu) / np.sqrt(v), tol)
-        _close(var, v, 10 * tol)
+        assert_close(xhat, (xs - mu) / np.sqrt(v), tol)
+        assert_close(var, v, 10 * tol)
 
 
 BIG_COMBOS = [
@@ -311,11 +311,11 @@ def test_core_large_arrays_in_other_layouts(rng, combo, dtype, fwd_tol, bwd_tol,
         m, v = rng.standard_normal(keep).astype(dtype), rng.uniform(0.5, 2.0, keep).astype(dtype)
     out, cache, _, _ = _norm.norm_forward(x, gamma, beta, 1e-3, sv, sa, av, pa, m, v)
     assert out.dtype == dtype
-    _close(out, ref_forward(x, gamma, beta, 1e-3, sv, sa, av, pa, m, v)[0], fwd_tol)
+    assert_close(out, ref_forward(x, gamma, beta, 1e-3, sv, sa, av, pa, m, v)[0], fwd_tol)
     grads = _norm.norm_backward(dout, cache)
     for g, r in zip(grads, ref_backward(dout, x, gamma, 1e-3, sv, sa, av, pa, m, v)):
         assert g.dtype == dtype
-        _close(g, r, bwd_tol)
+        assert_close(g, r, bwd_tol)
 
 
 @pytest.mark.parametrize("x_dt, dout_dt", [(np.float32, F64), (F64, np.float32)])
@@ -330,7 +330,7 @@ def test_core_mixed_dtypes_compute_in_the_wider_type(rng, combo, x_dt, dout_dt):
     grads = _norm.norm_backward(dout, cache)
     for g, r in zip(grads, ref_backward(dout, x, gamma, 1e-3, sv, sa, av, pa)):
         assert g.dtype == F64
-        _close(g, r, 1e-5)
+        assert_close(g, r, 1e-5)
 
 
 @pytest.mark.parametrize("x_dt, d_dt", [(np.float32, F64), (F64, np.float32)])
@@ -343,7 +343,7 @@ def test_core_standardize_backward_mixed_dtypes(rng, x_dt, d_dt):
     xh = xhat.astype(F64)
     g = dxhat.astype(F64)
     ref = (g - g.mean(axis=0) - xh * (g * xh).mean(axis=0)) * inv_std.astype(F64)
-    _close(dx, ref, 1e-6)          # sums of the float32 operand may be taken in float32
+    assert_close(dx, ref, 1e-6)          # sums of the float32 operand may be taken in float32
 
 
 # --------------------------------------------------------------------------
@@ -388,7 +388,7 @@ def _forward(name, x, gamma, beta, param, G):
     return fwd(x, gamma, beta, param)
 
 
-def _run_and_compare(name, x, gamma, beta, dout, param, G, fwd_tol, bwd_tol, fixed=None):
+def assert_layer_matches_reference(name, x, gamma, beta, dout, param, G, fwd_tol, bwd_tol, fixed=None):
     """Run a layer forward and backward and compare with the reference."""
     _, backward, views, _ = LAYERS[name]
     sv, sa, av, pa = views(x.shape, G)
@@ -400,11 +400,11 @@ def _run_and_compare(name, x, gamma, beta, dout, param, G, fwd_tol, bwd_tol, fix
     out, cache = _forward(name, x, gamma, beta, param, G)
     assert out.dtype == x.dtype
     ref_out, _, ref_mu, ref_var = ref_forward(x, gamma, beta, eps, sv, sa, av, pa, mean, var)
-    _close(out, ref_out, fwd_tol)
+    assert_close(out, ref_out, fwd_tol)
     grads = backward(dout, cache)
     refs = ref_backward(dout, x, gamma, eps, sv, sa, av, pa, mean, var)
     for g, r in zip(grads, refs):
-        _close(g, r, bwd_tol)
+        assert_close(g, r, bwd_tol)
     assert np.array_equal(dout, d0)
     return ref_mu, ref_var
 
@@ -423,10 +423,10 @@ def test_large_arrays_float64(rng, name, shape, mode):
         C = shape[1]
         param["running_mean"], param["running_var"] = 0.4 * np.ones(C), 3.0 * np.ones(C)
         fixed = (param["running_mean"].copy(), param["running_var"].copy())
-    ref_mu, ref_var = _run_and_compare(name, x, gamma, beta, dout, param, G, 1e-9, 1e-9, fixed)
+    ref_mu, ref_var = assert_layer_matches_reference(name, x, gamma, beta, dout, param, G, 1e-9, 1e-9, fixed)
     if mode == "train" and name in ("batchnorm", "spatial_batchnorm"):
-        _close(param["running_mean"], 0.5 * ref_mu.ravel(), 1e-12)
-        _close(param["running_var"], 0.5 * ref_var.ravel(), 1e-12)
+        assert_close(param["running_mean"], 0.5 * ref_mu.ravel(), 1e-12)
+        assert_close(param["running_var"], 0.5 * ref_var.ravel(), 1e-12)
 
 
 @pytest.mark.parametrize("mode", ["train", "test"])
@@ -445,7 +445,7 @@ def test_large_arrays_float32(rng, name, shape, mode):
         param["running_mean"] = np.full(C, 0.4, np.float32)
         param["running_var"] = np.full(C, 3.0, np.float32)
         fixed = (param["running_mean"].copy(), param["running_var"].copy())
-    _run_and_compare(name, x, gamma, beta, dout, param, G, 1e-4, 1e-3, fixed)
+    assert_layer_matches_reference(name, x, gamma, beta, dout, param, G, 1e-4, 1e-3, fixed)
 
 
 @pytest.mark.parametrize("dtype, fwd_tol, bwd_tol", [(F64, 1e-9, 1e-9), (np.float32, 1e-4, 1e-3)])
@@ -468,7 +468,7 @@ def test_one_row_per_block(rng, monkeypatch, name, mode, dtype, fwd_tol, bwd_tol
         param["running_mean"] = np.full(C, 0.4, dtype)
         param["running_var"] = np.full(C, 3.0, dtype)
         fixed = (param["running_mean"].copy(), param["running_var"].copy())
-    _run_and_compare(name, x, gamma, beta, dout, param, G, fwd_tol, bwd_tol, fixed)
+    assert_layer_matches_reference(name, x, gamma, beta, dout, param, G, fwd_tol, bwd_tol, fixed)
 
 
 # --------------------------------------------------------------------------
@@ -495,7 +495,7 @@ def test_large_common_offset_train(rng, name, size, dtype, offset, fwd_tol, bwd_
     beta = rng.standard_normal(gamma.shape).astype(dtype)
     dout = rng.standard_normal(shape).astype(dtype)
     G = 2 if name == "groupnorm" else None
-    _run_and_compare(name, x, gamma, beta, dout, {"mode": "train"}, G, fwd_tol, bwd_tol)
+    assert_layer_matches_reference(name, x, gamma, beta, dout, {"mode": "train"}, G, fwd_tol, bwd_tol)
 
 
 @pytest.mark.parametrize("name", [graded(n) for n in LAYERS])
@@ -512,7 +512,7 @@ def test_offset_on_some_features_only(rng, name):
     beta = rng.standard_normal(gamma.shape).astype(np.float32)
     dout = rng.standard_normal(shape).astype(np.float32)
     G = 2 if name == "groupnorm" else None
-    _run_and_compare(name, x, gamma, beta, dout, {"mode": "train"}, G, 1e-4, 1e-3)
+    assert_layer_matches_reference(name, x, gamma, beta, dout, {"mode": "train"}, G, 1e-4, 1e-3)
 
 
 @pytest.mark.graded("batchnorm")
@@ -529,11 +529,11 @@ def test_test_mode_with_large_running_mean(rng, shape, backward):
     rv = np.full(D, 1.0, np.float32)
     out, cache = batchnorm_forward(x, gamma, beta, {"mode": "test", "running_mean": rm, "running_var": rv})
     ref = ref_forward(x, gamma, beta, 1e-5, shape, (0,), shape, (0,), rm.reshape(1, D), rv.reshape(1, D))[0]
-    _close(out, ref, 1e-4)
+    assert_close(out, ref, 1e-4)
     dout = rng.standard_normal(shape).astype(np.float32)
     refs = ref_backward(dout, x, gamma, 1e-5, shape, (0,), shape, (0,), rm.reshape(1, D), rv.reshape(1, D))
     for g, r in zip(backward(dout, cache), refs):
-        _close(g, r, 1e-3)
+        assert_close(g, r, 1e-3)
 
 
 @pytest.mark.graded("batchnorm")
@@ -561,7 +561,7 @@ def test_spatial_test_mode_with_large_running_mean(rng):
     gamma, beta = np.ones(3, np.float32), np.zeros(3, np.float32)
     rm, rv = np.full(3, -2e5, np.float32), np.full(3, 1.0, np.float32)
     out, _ = spatial_batchnorm_forward(x, gamma, beta, {"mode": "test", "running_mean": rm, "running_var": rv})
-    _close(out, (x.astype(F64) + 2e5) / np.sqrt(1.0 + 1e-5), 1e-4)
+    assert_close(out, (x.astype(F64) + 2e5) / np.sqrt(1.0 + 1e-5), 1e-4)
 
 
 # --------------------------------------------------------------------------
@@ -585,7 +585,7 @@ def test_gamma_with_zeros(rng, name, mode, size):
         C = shape[1]
         param["running_mean"], param["running_var"] = np.full(C, 0.5), np.full(C, 2.0)
         fixed = (param["running_mean"].copy(), param["running_var"].copy())
-    _run_and_compare(name, x, gamma, beta, dout, param, G, 1e-9, 1e-9, fixed)
+    assert_layer_matches_reference(name, x, gamma, beta, dout, param, G, 1e-9, 1e-9, fixed)
 
 
 @pytest.mark.parametrize("name", [graded(n) for n in LAYERS])
@@ -606,9 +606,9 @@ def test_interleaved_calls_do_not_share_results(rng, name):
     grads = [LAYERS[name][1](d, cache) for (_, _, _, _, _, cache, d) in runs]
     for (x, gamma, beta, out, out_copy, cache, d), gs in zip(runs, grads):
         np.testing.assert_array_equal(out, out_copy)
-        _close(out, ref_forward(x, gamma, beta, 1e-5, sv, sa, av, pa)[0], 1e-9)
+        assert_close(out, ref_forward(x, gamma, beta, 1e-5, sv, sa, av, pa)[0], 1e-9)
         for g, r in zip(gs, ref_backward(d, x, gamma, 1e-5, sv, sa, av, pa)):
-            _close(g, r, 1e-9)
+            assert_close(g, r, 1e-9)
     # the first call's gradients survive the second backward
     again = LAYERS[name][1](runs[0][6], runs[0][5])
     for g, h in zip(grads[0], again):
@@ -620,7 +620,7 @@ def _check_layer_against_reference(rng, name, shape, G):
     gamma = 1.0 + 0.5 * rng.standard_normal(LAYERS[name][3](shape))
     beta = rng.standard_normal(gamma.shape)
     dout = rng.standard_normal(shape)
-    _run_and_compare(name, x, gamma, beta, dout, {"mode": "train"}, G, 1e-9, 1e-9)
+    assert_layer_matches_reference(name, x, gamma, beta, dout, {"mode": "train"}, G, 1e-9, 1e-9)
 
 
 @pytest.mark.parametrize("name", [graded(n) for n in LAYERS])
@@ -674,7 +674,7 @@ def test_mixed_dtype_dout_is_computed_in_the_wider_type(rng, name, x_dt, dout_dt
     sv, sa, av, pa = LAYERS[name][2](shape, G)
     refs = ref_backward(dout, x, gamma, 1e-5, sv, sa, av, pa)
     for g, r in zip((dx, dgamma, dbeta), refs):
-        _close(g, r, 1e-4)
+        assert_close(g, r, 1e-4)
 
 
 @pytest.mark.parametrize("name", [graded(n) for n in LAYERS])
@@ -688,11 +688,11 @@ def test_float16(rng, name):
     out, cache = _forward(name, x, gamma, beta, {"mode": "train"}, G)
     assert out.dtype == np.float16
     sv, sa, av, pa = LAYERS[name][2](shape, G)
-    _close(out, ref_forward(x, gamma, beta, 1e-5, sv, sa, av, pa)[0], 1e-2)
+    assert_close(out, ref_forward(x, gamma, beta, 1e-5, sv, sa, av, pa)[0], 1e-2)
     grads = LAYERS[name][1](dout, cache)
     assert [g.dtype for g in grads] == [np.float16] * 3
     for g, r in zip(grads, ref_backward(dout, x, gamma, 1e-5, sv, sa, av, pa)):
-        _close(g, r, 3e-2)
+        assert_close(g, r, 3e-2)
 
 
 @pytest.mark.parametrize("name, shape", [graded("layernorm", (3, 4096)), graded("batchnorm", (4096, 3))])
@@ -705,9 +705,9 @@ def test_float16_long_reductions_accumulate_in_higher_precision(rng, name, shape
     dout = rng.standard_normal(shape).astype(np.float16)
     out, cache = _forward(name, x, gamma, beta, {"mode": "train"}, None)
     sv, sa, av, pa = LAYERS[name][2](shape, None)
-    _close(out, ref_forward(x, gamma, beta, 1e-5, sv, sa, av, pa)[0], 4e-3)
+    assert_close(out, ref_forward(x, gamma, beta, 1e-5, sv, sa, av, pa)[0], 4e-3)
     for g, r in zip(LAYERS[name][1](dout, cache), ref_backward(dout, x, gamma, 1e-5, sv, sa, av, pa)):
-        _close(g, r, 1e-2)
+        assert_close(g, r, 1e-2)
 
 
 @pytest.mark.parametrize("name, shape", [
@@ -728,7 +728,7 @@ def test_length_one_axes(rng, name, shape, mode):
         C = shape[1]
         param["running_mean"], param["running_var"] = np.full(C, 0.5), np.full(C, 2.0)
         fixed = (param["running_mean"].copy(), param["running_var"].copy())
-    _run_and_compare(name, x, gamma, beta, dout, param, G, 1e-12, 1e-10, fixed)
+    assert_layer_matches_reference(name, x, gamma, beta, dout, param, G, 1e-12, 1e-10, fixed)
 
 
 @pytest.mark.graded("batchnorm")

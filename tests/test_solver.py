@@ -227,7 +227,10 @@ def test_data_error_messages_are_specific():
 
 def test_extra_data_keys_are_ignored():
     d = dict(blobs(), X_test=np.zeros(3), y_test="anything")
-    Solver(Softmax(), d, **quiet(num_epochs=1)).train()
+    s = Solver(Softmax(), d, **quiet(num_epochs=1))
+    s.train()
+    assert len(s.loss_history) > 0 and np.all(np.isfinite(s.loss_history))
+    assert s.val_acc_history and 0.0 <= s.val_acc_history[-1] <= 1.0
 
 
 # ---------------------------------------------------------------------------
