@@ -738,6 +738,13 @@ def _curves(fig, runs, title):
     return fig
 
 
+def _curve_figure(history, name):
+    """``{name: figure}`` with the three :func:`_curves` panels of experiment ``name``."""
+    runs = _check_history(history, (name,))
+    fig = _pyplot().figure(figsize=(9, 11), layout="constrained")
+    return {name: _curves(fig, runs, history["title"])}
+
+
 def plot_batchnorm(history):
     """Loss and accuracy curves of :func:`batchnorm` (baseline vs batch norm).
 
@@ -752,9 +759,7 @@ def plot_batchnorm(history):
         ``{"batchnorm": fig}``; three panels (training loss per iteration, training
         and validation accuracy per epoch).
     """
-    runs = _check_history(history, ("batchnorm",))
-    fig = _pyplot().figure(figsize=(9, 11), layout="constrained")
-    return {"batchnorm": _curves(fig, runs, history["title"])}
+    return _curve_figure(history, "batchnorm")
 
 
 def plot_weight_scale(history):
@@ -845,9 +850,7 @@ def plot_update_rules(history):
     dict of str to matplotlib.figure.Figure
         ``{"update_rules": fig}``.
     """
-    runs = _check_history(history, ("update_rules",))
-    fig = _pyplot().figure(figsize=(9, 11), layout="constrained")
-    return {"update_rules": _curves(fig, runs, history["title"])}
+    return _curve_figure(history, "update_rules")
 
 
 def plot_spatial_norm(history):
@@ -858,9 +861,7 @@ def plot_spatial_norm(history):
     dict of str to matplotlib.figure.Figure
         ``{"spatial_norm": fig}``.
     """
-    runs = _check_history(history, ("spatial_norm",))
-    fig = _pyplot().figure(figsize=(9, 11), layout="constrained")
-    return {"spatial_norm": _curves(fig, runs, history["title"])}
+    return _curve_figure(history, "spatial_norm")
 
 
 # --------------------------------------------------------------------------- #
