@@ -57,6 +57,23 @@ def _check_close(name, ours, ref, rtol=1e-4):
         raise AssertionError(f"{name}: ours differs from the reference (max rel err {err:.2e})")
 
 
+def _time_row(fns, repeats, clock, N, naive_images, naive_fn):
+    """Time ``fns`` (``ours``, and ``torch`` if present) interleaved; add the naive layer.
+
+    ``naive_fn`` runs the naive forward + backward on ``naive_images`` images; its
+    time is scaled linearly to the batch of ``N``. Returns the figures of one row.
+    """
+    res = _timing.compare(fns, repeats=repeats, clock=clock)
+    row = {"ours_s": res["median"]["ours"]}
+    if "torch" in fns:
+        row["torch_s"] = res["median"]["torch"]
+        row["ratio_torch"] = res["ratio"]["ours"]
+    if naive_images and conv_forward_naive is not None:
+        row["naive_s"] = _timing.time_call(naive_fn, clock) * N / naive_images
+        row["naive_ratio"] = row["naive_s"] / row["ours_s"]
+    return row
+
+
 def conv_case(torch, N, C, HW, F, k, pad, repeats, naive_images, rng, clock, need_dx=True):
     """Time conv fwd+bwd: torch vs ours; return a dict of figures."""
     x = rng.standard_normal((N, C, HW, HW), dtype=np.float32)
@@ -93,19 +110,9 @@ def conv_case(torch, N, C, HW, F, k, pad, repeats, naive_images, rng, clock, nee
         if need_dx:
             _check_close("conv dx", dx, tdx.numpy())
         fns = {"torch": torch_fn, "ours": ours}
-    res = _timing.compare(fns, repeats=repeats, clock=clock)
-    row = {"ours_s": res["median"]["ours"]}
-    if torch is not None:
-        row["torch_s"] = res["median"]["torch"]
-        row["ratio_torch"] = res["ratio"]["ours"]
-    if naive_images and conv_forward_naive is not None:
-        n = naive_images
-        t = _timing.time_call(
-            lambda: conv_backward_naive(dout[:n], conv_forward_naive(x[:n], w, b, cp)[1]), clock
-        )
-        row["naive_s"] = t * N / n
-        row["naive_ratio"] = row["naive_s"] / row["ours_s"]
-    return row
+    n = naive_images
+    return _time_row(fns, repeats, clock, N, n, lambda: conv_backward_naive(
+        dout[:n], conv_forward_naive(x[:n], w, b, cp)[1]))
 
 
 def pool_case(torch, N, C, HW, repeats, naive_images, rng, clock):
@@ -133,19 +140,9 @@ def pool_case(torch, N, C, HW, repeats, naive_images, rng, clock):
 
         _check_close("pool dx", ours(), torch_fn().numpy(), rtol=0)
         fns = {"torch": torch_fn, "ours": ours}
-    res = _timing.compare(fns, repeats=repeats, clock=clock)
-    row = {"ours_s": res["median"]["ours"]}
-    if torch is not None:
-        row["torch_s"] = res["median"]["torch"]
-        row["ratio_torch"] = res["ratio"]["ours"]
-    if naive_images and conv_forward_naive is not None:
-        n = naive_images
-        t = _timing.time_call(
-            lambda: max_pool_backward_naive(dout[:n], max_pool_forward_naive(x[:n], pp)[1]), clock
-        )
-        row["naive_s"] = t * N / n
-        row["naive_ratio"] = row["naive_s"] / row["ours_s"]
-    return row
+    n = naive_images
+    return _time_row(fns, repeats, clock, N, n, lambda: max_pool_backward_naive(
+        dout[:n], max_pool_forward_naive(x[:n], pp)[1]))
 
 
 def breakdown_case(torch, N, C, HW, F, k, pad, repeats, rng, clock):
