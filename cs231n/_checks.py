@@ -168,7 +168,8 @@ def pool_settings(x, pool_param, float_only=False):
     TypeError, ValueError
         Naming the argument and what was expected.
     """
-    (check_float_array if float_only else check_array)("x", x, ndim=4)
+    check = check_float_array if float_only else check_array
+    check("x", x, ndim=4)
     check_param_dict("pool_param", pool_param, required=("pool_height", "pool_width", "stride"))
     ph = check_int("pool_param['pool_height']", pool_param["pool_height"], minimum=1)
     pw = check_int("pool_param['pool_width']", pool_param["pool_width"], minimum=1)
