@@ -212,6 +212,33 @@ def format_table(rows, headers):
     return "\n".join(lines)
 
 
+def _cpu_facts():
+    """CPU model, widest vector instructions and L2 cache size, where Linux tells them.
+
+    Ratios to torch depend on the machine (torch's convolutions use AVX-512
+    where it exists), so every result is printed with these.
+    """
+    facts = []
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            info = f.read()
+    except OSError:
+        return facts
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    if "model name" in fields:
+        facts.append(fields["model name"])
+    flags = set(fields.get("flags", "").split())
+    if flags:
+        facts.append("AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2")
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cache/index2/size", encoding="utf-8") as f:
+            facts.append(f"L2 {f.read().strip()} per core")
+    except OSError:
+        pass
+    return facts
+
+
 def describe_env(torch=None):
     """One line: Python, numpy (and torch) versions, CPU count, thread settings."""
     import numpy as np  # noqa: PLC0415 (after configure_env)
@@ -223,6 +250,7 @@ def describe_env(torch=None):
     if torch is not None:
         parts.append(f"torch {torch.__version__} ({torch.get_num_threads()} thread(s))")
     parts.append(f"{os.cpu_count()} CPUs")
+    parts += _cpu_facts()
     if hasattr(os, "getloadavg"):
         parts.append("load average {:.2f}".format(os.getloadavg()[0]))
     parts += [f"{k}={os.environ.get(k)}" for k in ENV_DEFAULTS]
