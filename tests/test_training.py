@@ -68,18 +68,37 @@ def test_conv_nets_overfit_50_examples(cifar, make_model, batch_size, epochs):
 
 
 def test_batchnorm_beats_baseline_six_layer_1000_examples(cifar):
-    """The BatchNormalization notebook's setting: six layers, 1000 examples, Adam 1e-3."""
+    """The BatchNormalization notebook's setting: six layers, 1000 examples, Adam 1e-3.
+
+    Batch norm's advantage is large in training (accuracy, loss) and small but
+    steady on held-out data. A single seed's best validation accuracy is not a
+    fair judge of the second: which of two runs 0.01-0.03 apart ends higher
+    depends on the CPU (BLAS kernels sum in different orders, and training
+    amplifies the difference). So the validation claim is checked on the whole
+    1000-image validation set, averaged over the epochs and over three seeds.
+    """
     small = _small(cifar, 1000)
-    results = {}
-    for norm in (None, "batchnorm"):
-        model = FullyConnectedNet([100] * 5, weight_scale=2e-2, normalization=norm, seed=0)
-        solver = _train(model, small, update_rule="adam", optim_config={"learning_rate": 1e-3},
-                        num_epochs=10, batch_size=50)
-        results[norm] = solver
-    base, bn = results[None], results["batchnorm"]
-    assert len(bn.val_acc_history) == 11          # before training, then after each epoch
-    # batch norm trains faster and generalises better in this setting
-    assert bn.train_acc_history[-1] > base.train_acc_history[-1] + 0.05
-    assert bn.best_val_acc > base.best_val_acc
-    # and it is well above chance on real images
-    assert bn.best_val_acc > 0.25
+    seeds = (0, 1, 2)
+    runs = {None: [], "batchnorm": []}
+    for seed in seeds:
+        for norm in runs:
+            model = FullyConnectedNet([100] * 5, weight_scale=2e-2, normalization=norm, seed=seed)
+            solver = Solver(model, small, update_rule="adam", optim_config={"learning_rate": 1e-3},
+                            num_epochs=10, batch_size=50, num_val_samples=None, verbose=False,
+                            progress=False, seed=seed)
+            solver.train()
+            runs[norm].append(solver)
+    per_epoch = len(small["y_train"]) // 50
+    for base, bn in zip(runs[None], runs["batchnorm"]):
+        assert len(bn.val_acc_history) == 11          # before training, then after each epoch
+        # batch norm trains faster: higher final training accuracy, lower loss in the last epoch
+        assert bn.train_acc_history[-1] > base.train_acc_history[-1] + 0.05
+        assert np.mean(bn.loss_history[-per_epoch:]) < 0.95 * np.mean(base.loss_history[-per_epoch:])
+        # and it is well above chance on real images
+        assert bn.best_val_acc > 0.25
+
+    def mean_val(solvers):                            # over the ten epochs, then the seeds
+        return np.mean([np.mean(s.val_acc_history[1:]) for s in solvers])
+
+    # on held-out images batch norm is ahead too, epoch by epoch
+    assert mean_val(runs["batchnorm"]) > mean_val(runs[None]) + 0.01
