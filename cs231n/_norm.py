@@ -816,7 +816,7 @@ def _rows_reductions(dv, base, mu, inv, gv, dt):
         col += p[0] if len(p) == 1 else _ones(len(p), dt) @ p
     # dbeta_j = sum_i dout_ij and sum_i mu_i dout_ij / sigma_i: two BLAS matrix-vector
     # products (one (2, P) @ (P, Q) matrix product took twice as long, float32)
-    dbeta = (_ones(P, dt) @ dv).astype(np.float64).reshape(1, Q)
+    dbeta = _reduce(dv, (0,)).astype(np.float64)
     mu_dout = ((mu * inv).reshape(P).astype(dt) @ dv).astype(np.float64).reshape(1, Q)
     # dgamma_j = sum_i dout_ij (x_ij - mu_i) / sigma_i
     dgamma = col.astype(np.float64).reshape(1, Q) - mu_dout

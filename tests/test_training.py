@@ -32,9 +32,9 @@ def _small(data, n):
             "X_val": data["X_val"], "y_val": data["y_val"]}
 
 
-def _train(model, data, **kwargs):
+def _train(model, data, seed=0, **kwargs):
     kwargs.setdefault("num_val_samples", 100)     # validation is not the point here; keep it cheap
-    solver = Solver(model, data, verbose=False, progress=False, seed=0, **kwargs)
+    solver = Solver(model, data, verbose=False, progress=False, seed=seed, **kwargs)
     solver.train()
     return solver
 
@@ -83,11 +83,9 @@ def test_batchnorm_beats_baseline_six_layer_1000_examples(cifar):
     for seed in seeds:
         for norm in runs:
             model = FullyConnectedNet([100] * 5, weight_scale=2e-2, normalization=norm, seed=seed)
-            solver = Solver(model, small, update_rule="adam", optim_config={"learning_rate": 1e-3},
-                            num_epochs=10, batch_size=50, num_val_samples=None, verbose=False,
-                            progress=False, seed=seed)
-            solver.train()
-            runs[norm].append(solver)
+            runs[norm].append(_train(model, small, seed=seed, num_val_samples=None,
+                                     update_rule="adam", optim_config={"learning_rate": 1e-3},
+                                     num_epochs=10, batch_size=50))
     per_epoch = len(small["y_train"]) // 50
     for base, bn in zip(runs[None], runs["batchnorm"]):
         assert len(bn.val_acc_history) == 11          # before training, then after each epoch
