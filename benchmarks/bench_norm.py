@@ -58,6 +58,32 @@ from cs231n import layers  # noqa: E402
 TARGETS = {"bn": (1.0, 4.0), "sbn": (1.0, 4.0), "ln": (1.2, None), "gn": (1.2, None)}
 
 
+def workloads(div=1):
+    """The benchmark's workloads ``(label, kind, shape)``, batch divided by ``div``."""
+    return [
+        ("batch norm", "bn", (128 // div, 4096)),
+        ("batch norm", "bn", (4096 // div, 1024)),
+        ("spatial batch norm", "sbn", (64 // div, 64, 32, 32)),
+        ("layer norm", "ln", (64 // div, 64, 32, 32)),
+        ("group norm G=8", "gn", (64 // div, 64, 32, 32)),
+    ]
+
+
+def make_params(kind, shape, dtype, rng):
+    """Input, gamma and beta for one workload (gamma near 1, beta near 0)."""
+    x = rng.standard_normal(shape).astype(dtype)
+    C = shape[1]
+    if kind == "ln":
+        pshape = (int(np.prod(shape[1:])),)
+    elif kind == "gn":
+        pshape = (1, C, 1, 1)
+    else:
+        pshape = (C,)
+    gamma = (1.0 + 0.1 * rng.standard_normal(pshape)).astype(dtype)
+    beta = (0.1 * rng.standard_normal(pshape)).astype(dtype)
+    return x, gamma, beta
+
+
 def _check_close(name, ours, ref, rtol):
     """Fail loudly if ours and the reference disagree (never time wrong code)."""
     ours = np.asarray(ours, dtype=np.float64)
@@ -67,8 +93,11 @@ def _check_close(name, ours, ref, rtol):
         raise AssertionError(f"{name}: ours differs from torch (max rel err {err:.2e})")
 
 
-def _ours(kind, x, gamma, beta, G):
+def _ours(kind, x, gamma, beta, G, layers=layers):
     """Forward + backward closure for one of our layers.
+
+    ``layers`` is the kit's layer module to time (``ab_norm.py`` passes another
+    revision's).
 
     Returns
     -------
@@ -162,16 +191,7 @@ def norm_case(torch, kind, shape, dtype, repeats, rng, G=8):
         wall ratios) and ``cpu_ratio_bound``, ``cpu_ratio_torch`` (the same in
         thread CPU time).
     """
-    x = rng.standard_normal(shape).astype(dtype)
-    C = shape[1]
-    if kind == "ln":
-        pshape = (int(np.prod(shape[1:])),)
-    elif kind == "gn":
-        pshape = (1, C, 1, 1)
-    else:
-        pshape = (C,)
-    gamma = (1.0 + 0.1 * rng.standard_normal(pshape)).astype(dtype)
-    beta = (0.1 * rng.standard_normal(pshape)).astype(dtype)
+    x, gamma, beta = make_params(kind, shape, dtype, rng)
     ours, dout = _ours(kind, x, gamma, beta, G)
     out_buf, dx_buf = np.empty_like(x), np.empty_like(x)
 
@@ -249,16 +269,9 @@ def main(argv=None):
     print(_timing.describe_env(torch))
     print(f"{repeats} interleaved repeats, batch divided by {div}\n")
 
-    workloads = [
-        ("batch norm", "bn", (128 // div, 4096)),
-        ("batch norm", "bn", (4096 // div, 1024)),
-        ("spatial batch norm", "sbn", (64 // div, 64, 32, 32)),
-        ("layer norm", "ln", (64 // div, 64, 32, 32)),
-        ("group norm G=8", "gn", (64 // div, 64, 32, 32)),
-    ]
     rows, missed = [], []
     for dtype in dtypes:
-        for label, kind, shape in workloads:
+        for label, kind, shape in workloads(div):
             r = norm_case(torch, kind, shape, dtype, repeats, rng)
             tgt_torch, tgt_bound = TARGETS[kind]
             what = f"{label} {shape} {np.dtype(dtype).name}"

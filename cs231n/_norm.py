@@ -52,6 +52,9 @@ passes over full-size arrays, how fast each pass runs and how much is allocated
   ``dx = ((x c_1 + c_0) + dout) k`` (four passes).
 * **The row path** (layer norm: statistics per row, parameters per column):
   four passes forward, one sweep of row and column sums and five passes back.
+* **Statistics in one read.** Row sums and row sums of products (layer and
+  group norm, spatial batch norm's first stage) are taken block by block, so
+  each block comes from memory once for both.
 * **Blocks and tiles.** The elementwise passes run block by block (about
   ``_BLOCK_BYTES`` along the first axis), so a block read from memory stays in
   cache for the following passes; coefficients that are the same for every
@@ -105,6 +108,13 @@ class _Plan(NamedTuple):
         the parameters do not (axis 0 is summed): the elementwise passes apply
         the statistics (broadcast along long runs) and the parameters (tiles)
         separately rather than as one combined per-row coefficient.
+    red_keep, par_keep : tuple of int
+        Shapes of the statistics and of ``gamma`` in ``view`` (keepdims).
+    rest_red, rest_par : tuple of int
+        Axes of ``red`` (of ``par``) not in ``fine``: summed in the fused
+        backward after the reductions over ``fine``.
+    m : int
+        Elements per statistic.
     """
 
     kind: str
@@ -113,6 +123,19 @@ class _Plan(NamedTuple):
     par: tuple
     fine: tuple
     factored: bool
+    red_keep: tuple
+    par_keep: tuple
+    rest_red: tuple
+    rest_par: tuple
+    m: int
+
+
+def _new_plan(kind, view, red, par, factored):
+    """A :class:`_Plan`, with the shapes and axes derived from ``view``, ``red``, ``par``."""
+    fine = tuple(t for t in red if t in par)
+    return _Plan(kind, view, red, par, fine, factored, _keep(view, red), _keep(view, par),
+                 tuple(t for t in red if t not in fine), tuple(t for t in par if t not in fine),
+                 _count(view, red))
 
 
 class NormCache(NamedTuple):
@@ -230,24 +253,26 @@ def _work(slot, shape, dtype):
     return buf[:nbytes].view(dtype).reshape(shape)
 
 
-def _block_operands(coefs, shape, blocks):
+def _block_operands(coefs, shape, blocks, dtype):
     """Per-block operands for small coefficient arrays broadcasting against ``shape``.
 
-    When every coefficient is the same for all blocks (length 1 on axis 0) and
-    there are several blocks, each is expanded once into a block-sized tile, so
-    the blockwise passes are same-shape operations (a broadcast operand costs
-    numpy 1.5-3x more). Otherwise each block gets its slice of the coefficient.
+    Each coefficient is converted to ``dtype`` (the dtype of the passes). When
+    every coefficient is the same for all blocks (length 1 on axis 0) and there
+    are several blocks, each is expanded once into a block-sized tile, so the
+    blockwise passes are same-shape operations (a broadcast operand costs numpy
+    1.5-3x more). Otherwise each block gets its slice of the coefficient.
 
     Returns
     -------
     callable
         ``operands(sl) -> list of arrays`` for a block slice ``sl`` of axis 0.
     """
+    coefs = [c.astype(dtype, copy=False) for c in coefs]      # small; converting first is faster
     if len(blocks) > 1 and all(c.shape[0] == 1 for c in coefs):
         rows = blocks[0].stop - blocks[0].start
         tiles = []
         for i, c in enumerate(coefs):
-            t = _work(f"tile{i}", (rows,) + tuple(shape[1:]), c.dtype)
+            t = _work(f"tile{i}", (rows,) + tuple(shape[1:]), dtype)
             np.copyto(t, c)                                   # broadcast into the tile
             tiles.append(t)
         return lambda sl: [t[: sl.stop - sl.start] for t in tiles]
@@ -280,6 +305,37 @@ def _runs(shape, axes):
     return tuple((n, red) for n, red in runs)
 
 
+class _Recipe(NamedTuple):
+    """How :func:`_reduce` sums over some axes of one shape (see :func:`_recipe`)."""
+
+    keep: tuple       # keepdims shape of the result
+    kind: str         # "none", "rows" (trailing run), "cols" (leading run) or "einsum"
+    r: int            # length of the summed run ("rows", "cols")
+    rest: tuple       # shape left after summing the run
+    more: tuple       # axes of ``rest`` still to sum (small: done by recursion)
+    dims: tuple       # "einsum": the merged runs, and the subscripts kept
+    kept: tuple
+
+
+@functools.lru_cache(maxsize=256)
+def _recipe(shape, axes):
+    """The :class:`_Recipe` for summing ``shape`` over ``axes`` (cached: no per-call work)."""
+    keep = _keep(shape, axes)
+    runs = _runs(shape, axes)
+    if not any(red for _, red in runs):                       # nothing (of length > 1) to sum
+        return _Recipe(keep, "none", 0, (), (), (), ())
+    if runs[-1][1]:                                           # trailing run: row sums
+        kind, r, rest = "rows", runs[-1][0], runs[:-1]
+    elif runs[0][1]:                                          # leading run: column sums
+        kind, r, rest = "cols", runs[0][0], runs[1:]
+    else:                                                     # only inner runs: einsum
+        dims = tuple(n for n, _ in runs)
+        kept = tuple(i for i, (_, red) in enumerate(runs) if not red)
+        return _Recipe(keep, "einsum", 0, (), (), dims, kept)
+    more = tuple(i for i, (_, red) in enumerate(rest) if red)
+    return _Recipe(keep, kind, r, tuple(n for n, _ in rest), more, (), ())
+
+
 def _reduce(a, axes, b=None):
     """Sum of ``a`` (or of ``a * b``) over ``axes``, with kept dimensions.
 
@@ -288,6 +344,7 @@ def _reduce(a, axes, b=None):
     ``einsum('ij,ij->i')``), a leading one column sums (``ones @ a`` or
     ``einsum('ij,ij->j')``); what remains is small and summed by recursion. No
     full-size temporary is made (PERF_NOTES: 2-4x faster than ``(a*b).sum()``).
+    The layout work is done once per shape (:func:`_recipe`).
 
     Parameters
     ----------
@@ -303,49 +360,59 @@ def _reduce(a, axes, b=None):
         Shape of ``a`` with 1 on ``axes``; dtype of ``a`` (of ``a * b``). May be
         a view of ``a`` when there is nothing to reduce: do not write to it.
     """
-    keep = _keep(a.shape, axes)
     if a.dtype not in (np.float32, np.float64) or (b is not None and b.dtype != a.dtype):
         # float16 / longdouble / mixed: plain numpy, accumulating in at least float64
         prod = a if b is None else a * b
         acc = np.promote_types(prod.dtype, np.float64)
         return prod.sum(axis=tuple(axes), keepdims=True, dtype=acc).astype(prod.dtype)
-    runs = _runs(a.shape, axes)
-    if not any(red for _, red in runs):                       # nothing (of length > 1) to sum
-        return (a if b is None else a * b).reshape(keep)
-    if runs[-1][1]:                                           # trailing run: row sums
-        r = runs[-1][0]
-        a2 = a.reshape(-1, r)
+    rc = _recipe(a.shape, tuple(axes))
+    if rc.kind == "rows":
+        a2 = a.reshape(-1, rc.r)
         if b is None:
-            s = a2 @ _ones(r, a.dtype)
+            s = a2 @ _ones(rc.r, a.dtype)
         else:                                                 # row dot products
-            s = np.matmul(a2[:, None, :], b.reshape(-1, r)[:, :, None])
-        rest = runs[:-1]
-    elif runs[0][1]:                                          # leading run: column sums
-        r = runs[0][0]
-        a2 = a.reshape(r, -1)
-        s = _ones(r, a.dtype) @ a2 if b is None else np.einsum("ij,ij->j", a2, b.reshape(r, -1))
-        rest = runs[1:]
-    else:                                                     # only inner runs: einsum
-        dims = [n for n, _ in runs]
-        sub = list(range(len(dims)))
-        kept = [i for i, (_, red) in enumerate(runs) if not red]
-        ops = [a.reshape(dims), sub] + ([] if b is None else [b.reshape(dims), sub])
-        return np.einsum(*ops, kept).reshape(keep)
-    more = tuple(i for i, (_, red) in enumerate(rest) if red)
-    if more:                                                  # small now: finish by recursion
-        s = _reduce(s.reshape([n for n, _ in rest]), more)
-    return s.reshape(keep)
+            s = np.matmul(a2[:, None, :], b.reshape(-1, rc.r)[:, :, None])
+    elif rc.kind == "cols":
+        a2 = a.reshape(rc.r, -1)
+        s = _ones(rc.r, a.dtype) @ a2 if b is None else np.einsum("ij,ij->j", a2, b.reshape(rc.r, -1))
+    elif rc.kind == "einsum":
+        sub = list(range(len(rc.dims)))
+        ops = [a.reshape(rc.dims), sub] + ([] if b is None else [b.reshape(rc.dims), sub])
+        return np.einsum(*ops, list(rc.kept)).reshape(rc.keep)
+    else:                                                     # nothing to sum
+        return (a if b is None else a * b).reshape(rc.keep)
+    if rc.more:                                               # small now: finish by recursion
+        s = _reduce(s.reshape(rc.rest), rc.more)
+    return s.reshape(rc.keep)
 
 
 def _sums(a, b, axes):
     """``(sum(a), sum(a * b))`` over ``axes`` as float64 keepdims arrays.
 
-    Two whole-array reductions: measured faster than one blockwise sweep doing
-    both per block (fewer numpy calls outweigh reading ``a`` twice).
+    When the summed axes end in a long trailing run (row sums: layer and group
+    norm statistics, the first stage of spatial batch norm's) and ``a`` is
+    larger than a block, both sums are taken block by block, so each block of
+    ``a`` comes from memory once and is read the second time from the cache.
+    Otherwise two whole-array reductions.
     """
-    return _reduce(a, axes).astype(np.float64), _reduce(a, axes, b).astype(np.float64)
+    rc = _recipe(a.shape, tuple(axes))
+    if rc.kind != "rows" or a.nbytes <= 2 * _BLOCK_BYTES or a.dtype != b.dtype \
+            or a.dtype not in (np.float32, np.float64):
+        return _reduce(a, axes).astype(np.float64), _reduce(a, axes, b).astype(np.float64)
+    a2, b2 = a.reshape(-1, rc.r), b.reshape(-1, rc.r)
+    s1 = np.empty(a2.shape[0], a.dtype)
+    s2 = np.empty((a2.shape[0], 1, 1), a.dtype)
+    ones = _ones(rc.r, a.dtype)
+    for sl in _blocks(a2.shape, a.dtype):                      # one block in cache at a time
+        np.matmul(a2[sl], ones, out=s1[sl])                    # row sums
+        np.matmul(a2[sl, None, :], b2[sl, :, None], out=s2[sl])   # row dot products
+    if rc.more:                                               # small now: finish the sums
+        s1 = _reduce(s1.reshape(rc.rest), rc.more)
+        s2 = _reduce(s2.reshape(rc.rest), rc.more)
+    return s1.reshape(rc.keep).astype(np.float64), s2.reshape(rc.keep).astype(np.float64)
 
 
+@functools.lru_cache(maxsize=8)
 def _safe_ratio(dtype):
     """Largest ``mean**2 / var`` for which ``E[x^2] - E[x]^2`` keeps ``var`` precise.
 
@@ -358,7 +425,7 @@ def _safe_ratio(dtype):
     return max(8.0 * eps, 2.0 ** -30) / eps - 1.0
 
 
-def _moments(x, axes):
+def _moments(x, axes, m=None):
     """Mean and biased variance over ``axes``, from raw moments when that is safe.
 
     When ``mean**2 > _safe_ratio * var`` (or a statistic is not finite) the
@@ -370,27 +437,36 @@ def _moments(x, axes):
     ----------
     x : ndarray of float32 or float64 (others work, slowly)
     axes : tuple of int
+    m : int or None
+        Number of elements summed (``prod(x.shape[ax] for ax in axes)``);
+        computed when None.
 
     Returns
     -------
     base : ndarray
         ``x`` itself, or the new array ``x - shift`` after the fallback.
     mean, var : ndarray of float64, keepdims shape
-        Mean and variance of ``base`` (``var >= 0``).
-    shift : ndarray of float64 or float
-        ``mean(x) = shift + mean`` (0.0 when no shift was taken).
+        Mean and variance of ``base`` (``var >= 0`` after the fallback; without
+        it ``var`` may be a rounding error below 0, which ``eps`` absorbs).
+    shift : ndarray of float64 or None
+        ``mean(x) = shift + mean``; None when no shift was taken.
     """
     # TODO (optional): mean and variance over `axes` (used by `standardize` and
     # `norm_forward`); np.mean / np.var are a correct, slower start.
     ### BEGIN SOLUTION
-    m = _count(x.shape, axes)
+    if m is None:
+        m = _count(x.shape, axes)
     s1, s2 = _sums(x, x, axes)
-    mean = s1 / m                                             # E[x]
-    var = s2 / m - mean * mean                                # E[x^2] - E[x]^2
+    mean = s1
+    mean *= 1.0 / m                                           # E[x]
+    msq = mean * mean
+    var = s2
+    var *= 1.0 / m
+    var -= msq                                                # E[x^2] - E[x]^2
     with np.errstate(invalid="ignore", over="ignore"):
-        safe = (mean * mean <= _safe_ratio(x.dtype) * var) & np.isfinite(var)  # False for NaN too
-    if safe.all():
-        return x, mean, var, 0.0
+        # all False for NaN; an infinite var (x**2 overflowed) takes the fallback too
+        if (msq <= _safe_ratio(x.dtype) * var).all() and math.isfinite(var.sum()):
+            return x, mean, var, None
     shift = mean
     # centre: no cancellation left
     base = np.subtract(x, shift.astype(x.dtype), out=_empty(x.shape, x.dtype))
@@ -434,10 +510,11 @@ def standardize(x, axes, eps):
     axes = tuple(sorted(ax % x.ndim for ax in axes))
     dt = x.dtype
     base, mean, var, shift = _moments(x, axes)
+    mean_x = mean if shift is None else shift + mean
     inv_std = 1.0 / np.sqrt(var + eps)                        # float64, small
     xhat = np.subtract(base, mean.astype(dt), out=_empty(x.shape, dt))   # the one new array
     xhat *= inv_std.astype(dt)                                # in place: centred -> standardised
-    return xhat, (shift + mean).astype(dt), var.astype(dt), inv_std.astype(dt)
+    return xhat, mean_x.astype(dt), var.astype(dt), inv_std.astype(dt)
     ### END SOLUTION
 
 
@@ -530,12 +607,34 @@ def _make_plan(stats_view, stats_axes, affine_view, param_axes):
     par = covered(ca, len(affine_view), param_axes)
     fine = tuple(t for t in red if t in par)
     if fine:
-        return _Plan("fused", joint, red, par, fine, 0 not in red and 0 in par)
+        return _new_plan("fused", joint, red, par, 0 not in red and 0 in par)
     split = nj - len(red)
     if red and red == tuple(range(split, nj)) and par == tuple(range(split)):
         view = (math.prod(joint[:split]), math.prod(joint[split:]))
-        return _Plan("rows", view, (1,), (0,), (), True)
+        return _new_plan("rows", view, (1,), (0,), True)
     return None
+
+
+class _Layout(NamedTuple):
+    """Everything :func:`norm_forward` derives from the views alone (see :func:`_layout`)."""
+
+    stats_view: tuple
+    stats_axes: tuple       # sorted, non-negative
+    affine_view: tuple
+    param_axes: tuple       # sorted, non-negative
+    stats_keep: tuple       # keepdims shape of the statistics (statistics view)
+    gamma_keep: tuple       # shape in which gamma broadcasts (affine view)
+    plan: Optional[_Plan]
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(stats_view, stats_axes, affine_view, param_axes):
+    """The :class:`_Layout` of one combination of views (cached: no per-call shape work)."""
+    stats_axes = tuple(sorted(ax % len(stats_view) for ax in stats_axes))
+    param_axes = tuple(sorted(ax % len(affine_view) for ax in param_axes))
+    return _Layout(stats_view, stats_axes, affine_view, param_axes,
+                   _keep(stats_view, stats_axes), _keep(affine_view, param_axes),
+                   _make_plan(stats_view, stats_axes, affine_view, param_axes))
 
 
 # --------------------------------------------------------------------------
@@ -581,35 +680,31 @@ def norm_forward(x, gamma, beta, eps, stats_view, stats_axes, affine_view, param
     """
     # TODO (optional): shared forward of the normalisation layers.
     ### BEGIN SOLUTION
-    stats_view, affine_view = tuple(stats_view), tuple(affine_view)
-    stats_axes = tuple(sorted(ax % len(stats_view) for ax in stats_axes))
-    param_axes = tuple(sorted(ax % len(affine_view) for ax in param_axes))
+    lay = _layout(tuple(stats_view), tuple(stats_axes), tuple(affine_view), tuple(param_axes))
+    plan = lay.plan
     dt = x.dtype
-    stats_keep = _keep(stats_view, stats_axes)
-    g = gamma.reshape(_keep(affine_view, param_axes))         # broadcasts in the affine view
-    plan = _make_plan(stats_view, stats_axes, affine_view, param_axes)
+    g = gamma.reshape(lay.gamma_keep)                         # broadcasts in the affine view
     if plan is None:
-        return _general_forward(x, g, beta, eps, stats_view, stats_axes, affine_view,
-                                param_axes, mean, var, gamma.shape)
+        return _general_forward(x, g, beta, eps, lay, mean, var, gamma.shape)
     xv = x.reshape(plan.view)
-    red_keep = _keep(plan.view, plan.red)
-    gv = g.reshape(_keep(plan.view, plan.par)).astype(np.float64)
-    bv = beta.reshape(gv.shape).astype(np.float64)
+    gv, bv = g.reshape(plan.par_keep), beta.reshape(plan.par_keep)
     if mean is None:                                          # batch statistics
-        base, mu, v, shift = _moments(xv, plan.red)
-        mean_out, var_out = shift + mu, v
+        base, mu, v, shift = _moments(xv, plan.red, plan.m)
+        mean_out = mu if shift is None else shift + mu
     else:                                                     # fixed statistics
-        mean_out = np.broadcast_to(mean, stats_keep).reshape(red_keep).astype(np.float64)
-        var_out = np.broadcast_to(var, stats_keep).reshape(red_keep).astype(np.float64)
-        base, mu, v = xv, mean_out, var_out
+        mean_out = np.broadcast_to(mean, lay.stats_keep).reshape(plan.red_keep).astype(np.float64)
+        v = np.broadcast_to(var, lay.stats_keep).reshape(plan.red_keep).astype(np.float64)
+        base, mu = xv, mean_out
         if not (mu * mu <= _safe_ratio(dt) * (v + eps)).all():
             base, mu = xv - mu.astype(dt), np.zeros_like(mu)  # x * a + b would cancel
-    inv = 1.0 / np.sqrt(v + eps)                              # float64, shape red_keep
-    out = _empty(plan.view, dt)                       # the one new array
+    inv = v + eps
+    np.sqrt(inv, out=inv)
+    np.divide(1.0, inv, out=inv)                              # 1 / sigma: float64, shape red_keep
+    out = _empty(plan.view, dt)                               # the one new array
     blocks = _blocks(plan.view, dt)
     if plan.factored:                                         # y = ((x - mu) / sigma) gamma + beta
         mu_t, inv_t = mu.astype(dt), inv.astype(dt)
-        params = _block_operands([gv.astype(dt), bv.astype(dt)], plan.view, blocks)
+        params = _block_operands([gv, bv], plan.view, blocks, dt)
         for sl in blocks:                                     # blockwise, in cache
             g_blk, b_blk = params(sl)
             o = out[sl]
@@ -618,28 +713,30 @@ def norm_forward(x, gamma, beta, eps, stats_view, stats_axes, affine_view, param
             o *= g_blk                                        # pass 3: * gamma
             o += b_blk                                        # pass 4: + beta
     else:                                                     # y = x a + b, a and b per row
-        a = gv * inv
-        b = bv - mu * a
-        operands = _block_operands([a.astype(dt), b.astype(dt)], plan.view, blocks)
+        a = gv * inv                                          # float64 (gamma is promoted)
+        b = mu * a
+        np.subtract(bv, b, out=b)
+        operands = _block_operands([a, b], plan.view, blocks, dt)
         for sl in blocks:                                     # blockwise, in cache
             a_blk, b_blk = operands(sl)
             o = out[sl]
             np.multiply(base[sl], a_blk, out=o)               # pass 1
             o += b_blk                                        # pass 2: y = x a + b
-    cache = NormCache(base, mu.astype(dt), inv.reshape(stats_keep).astype(dt), g, stats_axes,
-                      affine_view, param_axes, x.shape, gamma.shape, mean is None,
-                      stats_view, plan)
-    return (out.reshape(x.shape), cache, mean_out.reshape(stats_keep).astype(dt),
-            var_out.reshape(stats_keep).astype(dt))
+    cache = NormCache(base, mu.astype(dt), inv.astype(dt).reshape(lay.stats_keep), g,
+                      lay.stats_axes, lay.affine_view, lay.param_axes, x.shape, gamma.shape,
+                      mean is None, lay.stats_view, plan)
+    return (out.reshape(x.shape), cache, mean_out.astype(dt).reshape(lay.stats_keep),
+            v.astype(dt).reshape(lay.stats_keep))
     ### END SOLUTION
 
 
-def _general_forward(x, g, beta, eps, stats_view, stats_axes, affine_view, param_axes,
-                     mean, var, param_shape):
+def _general_forward(x, g, beta, eps, lay, mean, var, param_shape):
     """:func:`norm_forward` for view combinations without a plan: stores ``xhat``."""
     # TODO (optional): helper of `norm_forward` (general path).
     ### BEGIN SOLUTION
     dt = x.dtype
+    stats_view, stats_axes = lay.stats_view, lay.stats_axes
+    affine_view, param_axes = lay.affine_view, lay.param_axes
     xs = x.reshape(stats_view)
     batch_stats = mean is None
     if batch_stats:
@@ -692,11 +789,10 @@ def norm_backward(dout, cache):
     and ``gamma`` apart: ``dx = (gamma dout + c_1' x + c_0') / sigma`` with
     :math:`c' = c\\,\\sigma` (five passes).
 
-    Row path (statistics per row ``i``, parameters per column ``j``): the row
-    sums :math:`\\sum_j \\gamma_j dout_{ij}` and
-    :math:`\\sum_j \\gamma_j dout_{ij} x_{ij}` and the column sums of
-    ``dout`` and ``dout * x / sigma`` give the same means, then the same five
-    passes.
+    Row path (statistics per row ``i``, parameters per column ``j``): one
+    sweep takes the row sums :math:`\\sum_j \\gamma_j dout_{ij}` and
+    :math:`\\sum_j \\gamma_j dout_{ij} (x_{ij} - \\mu_i)` (the same means)
+    and the column sums ``dbeta`` and ``dgamma``, then the same five passes.
     """
     # TODO (optional): shared backward of the normalisation layers.
     ### BEGIN SOLUTION
@@ -708,30 +804,35 @@ def norm_backward(dout, cache):
     base, dv = cache.base, dout.reshape(view)
     if base.dtype != dt or dv.dtype != dt:                    # mixed dtypes: compute in the wider
         base, dv = base.astype(dt), dv.astype(dt)
-    mu = cache.mean.astype(np.float64)                        # keepdims over red
-    inv = cache.inv_std.reshape(mu.shape).astype(np.float64)
-    gv = cache.gamma.reshape(_keep(view, plan.par)).astype(np.float64)
+    # the cached statistics and gamma are in x's dtype; arithmetic with the
+    # float64 sums below promotes them exactly
+    mu = cache.mean                                           # keepdims over red
+    inv = cache.inv_std.reshape(plan.red_keep).astype(np.float64)
+    gv = cache.gamma.reshape(plan.par_keep)
     if plan.kind == "rows":
         dgamma, dbeta, mean_g, mean_gx, dx = _rows_reductions(dv, base, mu, inv, gv, dt)
     else:
         dgamma, dbeta, mean_g, mean_gx = _fused_reductions(dv, base, mu, inv, gv, plan)
-        dx = _empty(view, dt)                         # the one new array
-    dgamma = dgamma.reshape(cache.param_shape).astype(dt)
-    dbeta = dbeta.reshape(cache.param_shape).astype(dt)
+        dx = _empty(view, dt)                                 # the one new array
+    dgamma = dgamma.astype(dt).reshape(cache.param_shape)
+    dbeta = dbeta.astype(dt).reshape(cache.param_shape)
     blocks = _blocks(view, dt)
     if not cache.batch_stats and not plan.factored:           # statistics were constants
-        operands = _block_operands([(gv * inv).astype(dt)], view, blocks)
+        operands = _block_operands([gv * inv], view, blocks, dt)
         for sl in blocks:
             np.multiply(dv[sl], operands(sl)[0], out=dx[sl])  # dx = gamma / sigma * dout
         return dx.reshape(cache.x_shape), dgamma, dbeta
     if not cache.batch_stats:                                 # constants: the means drop out
-        mean_g = mean_gx = np.zeros_like(mu)
+        mean_g = mean_gx = np.zeros(mu.shape)
     # dx = k dout + c1 x + c0 = (gamma dout + c1' x + c0') / sigma (see Notes)
-    c1s = -inv * mean_gx                                      # c1' = c1 sigma
-    c0s = inv * mu * mean_gx - mean_g                         # c0' = c0 sigma
+    c1s = inv * mean_gx
+    np.negative(c1s, out=c1s)                                 # c1' = c1 sigma
+    c0s = mu * c1s
+    np.negative(c0s, out=c0s)
+    c0s -= mean_g                                             # c0' = c0 sigma
     if plan.factored:                                         # statistics and gamma applied apart
         c1s, c0s, inv_t = c1s.astype(dt), c0s.astype(dt), inv.astype(dt)
-        params = _block_operands([gv.astype(dt)], view, blocks)
+        params = _block_operands([gv], view, blocks, dt)
         scratch = _work("scratch", (blocks[0].stop,) + view[1:], dt)
         for sl in blocks:                                     # blockwise, in cache
             o, t = dx[sl], scratch[: sl.stop - sl.start]
@@ -744,12 +845,13 @@ def norm_backward(dout, cache):
     k = gv * inv                                              # combined per-row coefficients
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         c1k, c0k = c1s / gv, c0s / gv                         # c1 / k, c0 / k
-    if not (np.isfinite(c1k).all() and np.isfinite(c0k).all()):   # some gamma == 0
+        finite = math.isfinite(c1k.sum() + c0k.sum())
+    if not finite:                                            # some gamma == 0 (or tiny)
         np.multiply(dv, k.astype(dt), out=dx)
         dx += np.multiply(base, (c1s * inv).astype(dt))       # one temporary
         dx += (c0s * inv).astype(dt)
         return dx.reshape(cache.x_shape), dgamma, dbeta
-    operands = _block_operands([c1k.astype(dt), c0k.astype(dt), k.astype(dt)], view, blocks)
+    operands = _block_operands([c1k, c0k, k], view, blocks, dt)
     for sl in blocks:                                         # blockwise, in cache
         c1_blk, c0_blk, k_blk = operands(sl)
         o = dx[sl]
@@ -772,16 +874,20 @@ def _fused_reductions(dv, base, mu, inv, gv, plan):
     """
     # TODO (optional): helper of `norm_backward` (fused path).
     ### BEGIN SOLUTION
-    fine = plan.fine
-    s1, s2 = _sums(dv, base, fine)                            # sum_F dout, sum_F dout * base
-    p2 = inv * (s2 - mu * s1)                                 # sum_F dout * xhat
-    rest_par = tuple(t for t in plan.par if t not in fine)
-    dbeta = s1.sum(axis=rest_par, keepdims=True)
-    dgamma = p2.sum(axis=rest_par, keepdims=True)
-    m = _count(plan.view, plan.red)
-    rest_red = tuple(t for t in plan.red if t not in fine)
-    mean_g = (gv * s1).sum(axis=rest_red, keepdims=True) / m      # mean of g = gamma * dout
-    mean_gx = (gv * p2).sum(axis=rest_red, keepdims=True) / m     # mean of g * xhat
+    s1, s2 = _sums(dv, base, plan.fine)                       # sum_F dout, sum_F dout * base
+    p2 = mu * s1
+    np.subtract(s2, p2, out=p2)
+    p2 *= inv                                                 # sum_F dout * xhat
+    rest_par, rest_red = plan.rest_par, plan.rest_red
+    dbeta = s1.sum(axis=rest_par, keepdims=True) if rest_par else s1
+    dgamma = p2.sum(axis=rest_par, keepdims=True) if rest_par else p2
+    mean_g = gv * s1                                          # g = gamma * dout ...
+    mean_gx = gv * p2                                         # ... and g * xhat
+    if rest_red:
+        mean_g = mean_g.sum(axis=rest_red, keepdims=True)
+        mean_gx = mean_gx.sum(axis=rest_red, keepdims=True)
+    mean_g *= 1.0 / plan.m                                    # means over the statistics axes
+    mean_gx *= 1.0 / plan.m
     return dgamma, dbeta, mean_g, mean_gx
     ### END SOLUTION
 
@@ -789,9 +895,14 @@ def _fused_reductions(dv, base, mu, inv, gv, plan):
 def _rows_reductions(dv, base, mu, inv, gv, dt):
     """Row-path sums (layer norm; ``dv``, ``base`` of shape ``(P, Q)``).
 
+    One sweep of blocks of rows reads ``dout`` and ``x`` from memory once and
+    takes every sum from the block while it is in the cache: the row sums of
+    ``g = gamma * dout`` and of ``g * (x - mu)`` and the column sums of ``dout``
+    (``dbeta``) and of ``dout * xhat`` (``dgamma``).
+
     Returns
     -------
-    dgamma, dbeta : ndarray of float64, shape (1, Q)
+    dgamma, dbeta : ndarray of x's dtype, shape (1, Q)
     mean_g, mean_gx : ndarray of float64, shape (P, 1)
         Row means of ``g = gamma * dout`` and ``g * xhat``.
     dx : ndarray, shape (P, Q)
@@ -801,29 +912,33 @@ def _rows_reductions(dv, base, mu, inv, gv, dt):
     ### BEGIN SOLUTION
     P, Q = dv.shape
     g1 = gv.reshape(Q).astype(dt)
-    inv_t = inv.astype(dt)
+    mu_t, inv_t = mu.astype(dt), inv.astype(dt)
     rg = np.empty(P, dtype=dt)                                # sum_j gamma_j dout_ij
-    rgx = np.empty(P, dtype=dt)                               # sum_j gamma_j dout_ij x_ij
-    col = np.zeros(Q, dtype=dt)                               # sum_i dout_ij x_ij / sigma_i
+    rgx = np.empty(P, dtype=dt)                               # sum_j gamma_j dout_ij (x_ij - mu_i)
+    dgamma = np.zeros(Q, dtype=dt)                            # sum_i dout_ij (x_ij - mu_i) / sigma_i
+    dbeta = np.zeros(Q, dtype=dt)                             # sum_i dout_ij
     blocks = _blocks((P, Q), dt)
-    prod = _work("scratch", (blocks[0].stop, Q), dt)            # dout * x of one block (in cache)
+    prod = _work("scratch", (blocks[0].stop, Q), dt)          # one block's product (in cache)
     for sl in blocks:                                         # one sweep, nothing written to memory
-        p = prod[: sl.stop - sl.start]
-        np.multiply(dv[sl], base[sl], out=p)
-        np.matmul(dv[sl], g1, out=rg[sl])
+        p, d = prod[: sl.stop - sl.start], dv[sl]
+        np.subtract(base[sl], mu_t[sl], out=p)                # x - mu
+        p *= d                                                # dout (x - mu)
+        np.matmul(d, g1, out=rg[sl])
         np.matmul(p, g1, out=rgx[sl])
-        p *= inv_t[sl]
-        col += p[0] if len(p) == 1 else _ones(len(p), dt) @ p
-    # dbeta_j = sum_i dout_ij and sum_i mu_i dout_ij / sigma_i: two BLAS matrix-vector
-    # products (one (2, P) @ (P, Q) matrix product took twice as long, float32)
-    dbeta = _reduce(dv, (0,)).astype(np.float64)
-    mu_dout = ((mu * inv).reshape(P).astype(dt) @ dv).astype(np.float64).reshape(1, Q)
-    # dgamma_j = sum_i dout_ij (x_ij - mu_i) / sigma_i
-    dgamma = col.astype(np.float64).reshape(1, Q) - mu_dout
-    mean_g = rg.astype(np.float64).reshape(P, 1) / Q
-    mean_gx = inv * (rgx.astype(np.float64).reshape(P, 1) - mu * mean_g * Q) / Q
+        p *= inv_t[sl]                                        # dout xhat
+        if len(p) == 1:                                       # column sums of the block
+            dgamma += p[0]
+            dbeta += d[0]
+        else:
+            dgamma += _ones(len(p), dt) @ p
+            dbeta += _ones(len(p), dt) @ d
+    mean_g = rg.astype(np.float64).reshape(P, 1)
+    mean_g *= 1.0 / Q
+    mean_gx = rgx.astype(np.float64).reshape(P, 1)
+    mean_gx *= inv
+    mean_gx *= 1.0 / Q
     dx = _empty((P, Q), dt)
-    return dgamma, dbeta, mean_g, mean_gx, dx
+    return dgamma.reshape(1, Q), dbeta.reshape(1, Q), mean_g, mean_gx, dx
     ### END SOLUTION
 
 
