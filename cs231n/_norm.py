@@ -412,7 +412,6 @@ def _sums(a, b, axes):
     return s1.reshape(rc.keep).astype(np.float64), s2.reshape(rc.keep).astype(np.float64)
 
 
-@functools.lru_cache(maxsize=8)
 def _safe_ratio(dtype):
     """Largest ``mean**2 / var`` for which ``E[x^2] - E[x]^2`` keeps ``var`` precise.
 

@@ -495,7 +495,12 @@ def test_large_common_offset_train(rng, name, size, dtype, offset, fwd_tol, bwd_
     beta = rng.standard_normal(gamma.shape).astype(dtype)
     dout = rng.standard_normal(shape).astype(dtype)
     G = 2 if name == "groupnorm" else None
-    assert_layer_matches_reference(name, x, gamma, beta, dout, {"mode": "train"}, G, fwd_tol, bwd_tol)
+    param = {"mode": "train", "momentum": 0.0}               # running stats = this batch's
+    ref_mu, ref_var = assert_layer_matches_reference(name, x, gamma, beta, dout, param, G,
+                                                     fwd_tol, bwd_tol)
+    if "running_mean" in param:                               # batch norms: the statistics the
+        assert_close(param["running_mean"], ref_mu.ravel(), fwd_tol)   # fallback computed
+        assert_close(param["running_var"], ref_var.ravel(), bwd_tol)
 
 
 @pytest.mark.parametrize("name", [graded(n) for n in LAYERS])
