@@ -144,13 +144,14 @@ def main(argv=None):
                 r = ab_case(torch, base_layers, kind, shape, G, dtype, args.repeats, rng)
                 rows.append([
                     f"{label} {shape}", np.dtype(dtype).name,
+                    f"{r['torch_s'] * 1e3:.3f}" if torch is not None else "-",
                     f"{r['base_s'] * 1e3:.3f}", f"{r['new_s'] * 1e3:.3f}",
                     f"{r['new_over_base']:.3f}",
                     f"{r['base_over_torch']:.2f}" if torch is not None else "-",
                     f"{r['new_over_torch']:.2f}" if torch is not None else "-",
                 ])
                 print(f"  done: {label} {shape} {np.dtype(dtype).name}", file=sys.stderr)
-    print(_timing.format_table(rows, ["workload (fwd+bwd)", "dtype", "base ms", "new ms",
+    print(_timing.format_table(rows, ["workload (fwd+bwd)", "dtype", "torch ms", "base ms", "new ms",
                                       "new/base", "base/torch", "new/torch"]))
     print("\nms are wall-time medians; ratios are medians of per-round ratios.")
 
