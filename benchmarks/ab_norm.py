@@ -78,14 +78,6 @@ def import_revision(rev, into):
     return importlib.import_module("cs231n_base.layers")
 
 
-def _same(name, a, b, rtol):
-    """Fail loudly when the two versions disagree (never time different computations)."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    err = np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-30)
-    if not err <= rtol:
-        raise AssertionError(f"{name}: this checkout and the base differ (max rel err {err:.2e})")
-
-
 def ab_case(torch, base_layers, kind, shape, G, dtype, repeats, rng):
     """Time one workload: new (this checkout), base and torch, interleaved.
 
@@ -102,7 +94,8 @@ def ab_case(torch, base_layers, kind, shape, G, dtype, repeats, rng):
     (o1, g1), (o2, g2) = new(), base()
     rtol = 1e-4 if dtype == np.float32 else 1e-10
     for name, a, b in zip(("out", "dx", "dgamma", "dbeta"), (o1, *g1), (o2, *g2)):
-        _same(f"{kind} {shape} {name}", a, b, rtol)
+        bench_norm._check_close(f"{kind} {shape} {name}", np.ravel(a), np.ravel(b), rtol,
+                                ref_name="the base revision")
     fns = {"new": new, "base": base}
     if torch is not None:
         fns["torch"] = bench_norm._torch(torch, kind, x, gamma, beta, dout, G)

@@ -84,13 +84,13 @@ def make_params(kind, shape, dtype, rng):
     return x, gamma, beta
 
 
-def _check_close(name, ours, ref, rtol):
+def _check_close(name, ours, ref, rtol, ref_name="torch"):
     """Fail loudly if ours and the reference disagree (never time wrong code)."""
     ours = np.asarray(ours, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
     err = np.max(np.abs(ours - ref)) / max(np.max(np.abs(ref)), 1e-30)
     if not err <= rtol:
-        raise AssertionError(f"{name}: ours differs from torch (max rel err {err:.2e})")
+        raise AssertionError(f"{name}: ours differs from {ref_name} (max rel err {err:.2e})")
 
 
 def _ours(kind, x, gamma, beta, G, layers=layers):

@@ -456,12 +456,9 @@ def _moments(x, axes, m=None):
     if m is None:
         m = _count(x.shape, axes)
     s1, s2 = _sums(x, x, axes)
-    mean = s1
-    mean *= 1.0 / m                                           # E[x]
+    mean = s1 / m                                             # E[x]
     msq = mean * mean
-    var = s2
-    var *= 1.0 / m
-    var -= msq                                                # E[x^2] - E[x]^2
+    var = s2 / m - msq                                        # E[x^2] - E[x]^2
     with np.errstate(invalid="ignore", over="ignore"):
         # all False for NaN; an infinite var (x**2 overflowed) takes the fallback too
         if (msq <= _safe_ratio(x.dtype) * var).all() and math.isfinite(var.sum()):
@@ -696,9 +693,7 @@ def norm_forward(x, gamma, beta, eps, stats_view, stats_axes, affine_view, param
         base, mu = xv, mean_out
         if not (mu * mu <= _safe_ratio(dt) * (v + eps)).all():
             base, mu = xv - mu.astype(dt), np.zeros_like(mu)  # x * a + b would cancel
-    inv = v + eps
-    np.sqrt(inv, out=inv)
-    np.divide(1.0, inv, out=inv)                              # 1 / sigma: float64, shape red_keep
+    inv = 1.0 / np.sqrt(v + eps)                              # float64, shape red_keep
     out = _empty(plan.view, dt)                               # the one new array
     blocks = _blocks(plan.view, dt)
     if plan.factored:                                         # y = ((x - mu) / sigma) gamma + beta
@@ -713,8 +708,7 @@ def norm_forward(x, gamma, beta, eps, stats_view, stats_axes, affine_view, param
             o += b_blk                                        # pass 4: + beta
     else:                                                     # y = x a + b, a and b per row
         a = gv * inv                                          # float64 (gamma is promoted)
-        b = mu * a
-        np.subtract(bv, b, out=b)
+        b = bv - mu * a
         operands = _block_operands([a, b], plan.view, blocks, dt)
         for sl in blocks:                                     # blockwise, in cache
             a_blk, b_blk = operands(sl)
@@ -824,11 +818,8 @@ def norm_backward(dout, cache):
     if not cache.batch_stats:                                 # constants: the means drop out
         mean_g = mean_gx = np.zeros(mu.shape)
     # dx = k dout + c1 x + c0 = (gamma dout + c1' x + c0') / sigma (see Notes)
-    c1s = inv * mean_gx
-    np.negative(c1s, out=c1s)                                 # c1' = c1 sigma
-    c0s = mu * c1s
-    np.negative(c0s, out=c0s)
-    c0s -= mean_g                                             # c0' = c0 sigma
+    c1s = -inv * mean_gx                                      # c1' = c1 sigma
+    c0s = inv * mu * mean_gx - mean_g                         # c0' = c0 sigma
     if plan.factored:                                         # statistics and gamma applied apart
         c1s, c0s, inv_t = c1s.astype(dt), c0s.astype(dt), inv.astype(dt)
         params = _block_operands([gv], view, blocks, dt)
@@ -874,9 +865,7 @@ def _fused_reductions(dv, base, mu, inv, gv, plan):
     # TODO (optional): helper of `norm_backward` (fused path).
     ### BEGIN SOLUTION
     s1, s2 = _sums(dv, base, plan.fine)                       # sum_F dout, sum_F dout * base
-    p2 = mu * s1
-    np.subtract(s2, p2, out=p2)
-    p2 *= inv                                                 # sum_F dout * xhat
+    p2 = inv * (s2 - mu * s1)                                 # sum_F dout * xhat
     rest_par, rest_red = plan.rest_par, plan.rest_red
     dbeta = s1.sum(axis=rest_par, keepdims=True) if rest_par else s1
     dgamma = p2.sum(axis=rest_par, keepdims=True) if rest_par else p2
@@ -885,8 +874,8 @@ def _fused_reductions(dv, base, mu, inv, gv, plan):
     if rest_red:
         mean_g = mean_g.sum(axis=rest_red, keepdims=True)
         mean_gx = mean_gx.sum(axis=rest_red, keepdims=True)
-    mean_g *= 1.0 / plan.m                                    # means over the statistics axes
-    mean_gx *= 1.0 / plan.m
+    mean_g /= plan.m                                          # means over the statistics axes
+    mean_gx /= plan.m
     return dgamma, dbeta, mean_g, mean_gx
     ### END SOLUTION
 
@@ -931,11 +920,8 @@ def _rows_reductions(dv, base, mu, inv, gv, dt):
         else:
             dgamma += _ones(len(p), dt) @ p
             dbeta += _ones(len(p), dt) @ d
-    mean_g = rg.astype(np.float64).reshape(P, 1)
-    mean_g *= 1.0 / Q
-    mean_gx = rgx.astype(np.float64).reshape(P, 1)
-    mean_gx *= inv
-    mean_gx *= 1.0 / Q
+    mean_g = rg.astype(np.float64).reshape(P, 1) / Q
+    mean_gx = inv * rgx.astype(np.float64).reshape(P, 1) / Q
     dx = _empty((P, Q), dt)
     return dgamma.reshape(1, Q), dbeta.reshape(1, Q), mean_g, mean_gx, dx
     ### END SOLUTION
