@@ -235,3 +235,48 @@ def test_convnet_params_and_bad_arguments():
         ConvNet(input_dim=(3, 4, 4), num_filters=(4, 4, 4))
     with pytest.raises(ValueError, match="X has shape"):
         model.loss(np.zeros((2, 3, 8, 8)))
+
+
+# ----------------------------------------------------------------------------
+# The import surface the official notebooks rely on
+# ----------------------------------------------------------------------------
+
+# Typed out here (not read from the modules' __all__), so a name dropped from an
+# export list fails the test. The official Dropout and BatchNormalization
+# notebooks call these after only `from cs231n.classifiers.fc_net import *`.
+LAYER_NAMES = [
+    "affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss",
+    "svm_loss", "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
+    "layernorm_forward", "layernorm_backward", "dropout_forward", "dropout_backward",
+    "conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
+    "max_pool_backward_naive", "spatial_batchnorm_forward", "spatial_batchnorm_backward",
+    "spatial_groupnorm_forward", "spatial_groupnorm_backward",
+]
+SANDWICH_NAMES = [
+    "affine_relu_forward", "affine_relu_backward", "conv_relu_forward", "conv_relu_backward",
+    "conv_bn_relu_forward", "conv_bn_relu_backward", "conv_relu_pool_forward",
+    "conv_relu_pool_backward",
+]
+FAST_NAMES = ["conv_forward_fast", "conv_backward_fast", "max_pool_forward_fast",
+              "max_pool_backward_fast"]
+
+
+@pytest.mark.parametrize("module, model, names", [
+    ("cs231n.classifiers.fc_net", "FullyConnectedNet", LAYER_NAMES + SANDWICH_NAMES),
+    ("cs231n.classifiers.cnn", "ThreeLayerConvNet", LAYER_NAMES + SANDWICH_NAMES + FAST_NAMES),
+])
+def test_star_import_of_a_model_module_brings_the_layers(module, model, names):
+    import cs231n.fast_layers
+    import cs231n.layer_utils
+    import cs231n.layers
+
+    namespace = {}
+    exec(f"from {module} import *", namespace)
+    assert model in namespace
+    missing = [n for n in names if n not in namespace]
+    assert not missing, f"`from {module} import *` does not provide {missing}"
+    for name in names:                                 # the kit's functions, not copies
+        source = next(m for m in (cs231n.layers, cs231n.layer_utils, cs231n.fast_layers)
+                      if hasattr(m, name))
+        assert namespace[name] is getattr(source, name), name
+    assert not any(n.startswith("_") for n in namespace if n != "__builtins__")

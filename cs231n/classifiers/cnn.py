@@ -3,21 +3,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import fast_layers as _fast_layers
+from .. import layer_utils as _layer_utils
+from .. import layers as _layers
 from .._checks import check_int, check_positive_float, check_probability
-from ..layer_utils import (
-    affine_norm_relu_backward,
-    affine_norm_relu_forward,
-    affine_relu_backward,
-    affine_relu_forward,
-    conv_norm_relu_pool_backward,
-    conv_norm_relu_pool_forward,
-    conv_relu_pool_backward,
-    conv_relu_pool_forward,
-)
-from ..layers import affine_backward, affine_forward, dropout_backward, dropout_forward, softmax_loss
+# As in the official starter, ``from cs231n.classifiers.cnn import *`` also
+# brings in the layers, the fast layers and the sandwich layers.
+from ..fast_layers import *  # noqa: F401,F403
+from ..layer_utils import *  # noqa: F401,F403
+from ..layers import *  # noqa: F401,F403
 from .fc_net import _check_dtype, _check_xy, _model_rng
 
-__all__ = ["ThreeLayerConvNet", "ConvNet"]
+__all__ = ["ThreeLayerConvNet", "ConvNet", *_layers.__all__, *_fast_layers.__all__,
+           *_layer_utils.__all__]
 
 _POOL_2X2 = {"pool_height": 2, "pool_width": 2, "stride": 2}
 

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import layer_utils as _layer_utils
+from .. import layers as _layers
 from .._checks import check_int, check_positive_float, check_probability
-from ..layer_utils import affine_norm_relu_backward, affine_norm_relu_forward
-from ..layers import affine_backward, affine_forward, dropout_backward, dropout_forward, softmax_loss
+# As in the official starter, ``from cs231n.classifiers.fc_net import *`` also
+# brings in every layer and sandwich layer: the official notebooks call
+# ``batchnorm_forward``, ``dropout_forward``, ... after that one import.
+from ..layer_utils import *  # noqa: F401,F403
+from ..layers import *  # noqa: F401,F403
 
-__all__ = ["FullyConnectedNet"]
+__all__ = ["FullyConnectedNet", *_layers.__all__, *_layer_utils.__all__]
 
 
 def _model_rng(seed):
