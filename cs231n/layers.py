@@ -290,6 +290,13 @@ def _batch_stat_norm(x, gamma, beta, bn_param, stats_view, stats_axes):
     # shift by beta, and update the running averages
     #   running = momentum * running + (1 - momentum) * batch_statistic.
     # At test time normalise with the running statistics instead.
+    # x has shape `stats_view` after x.reshape(stats_view): (N, D) for batch
+    # norm, (N, C, H*W) for spatial batch norm; reduce over `stats_axes`.
+    # What the tests check beyond the formulas: compute the mean and variance in
+    # float64 (x.astype(np.float64)), as float32 input with a large common
+    # offset (1e4 + randn) loses its spread in float32 sums; keep everything
+    # you return or store (out, the cache's arrays, running statistics) in x's
+    # dtype, so the backward pass computes in the wider of x's and dout's.
     ### BEGIN SOLUTION
     if mode == "train":
         out, cache, mean, var = _norm.norm_forward(
@@ -342,6 +349,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     -------
     out : ndarray, shape (N, D)
     cache : NormCache
+        What the backward pass needs (this kit: a :class:`cs231n._norm.NormCache`;
+        your own implementation may store any object).
     """
     check_float_array("x", x, ndim=2)
     _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per feature")
@@ -365,18 +374,19 @@ def batchnorm_backward(dout, cache):
     Parameters
     ----------
     dout : ndarray, shape (N, D)
-    cache : NormCache
-        From :func:`batchnorm_forward`.
+    cache : object
+        What :func:`batchnorm_forward` returned.
 
     Returns
     -------
     dx : ndarray, shape (N, D)
     dgamma, dbeta : ndarray, shape (D,)
     """
-    _check_dout(dout, cache)
+    check_array("dout", dout)
     # TODO: Implement the backward pass for batch normalization by walking the
     # computation graph backwards, one node at a time.
     ### BEGIN SOLUTION
+    _check_norm_cache(dout, cache)                 # the cache of this kit's forward
     xhat, istd, gamma = cache.xhat, cache.inv_std, cache.gamma
     N = xhat.shape[0]
     dbeta = dout.sum(axis=0)                       # out = ... + beta
@@ -407,17 +417,18 @@ def batchnorm_backward_alt(dout, cache):
     Parameters
     ----------
     dout : ndarray, shape (N, D)
-    cache : NormCache
-        From :func:`batchnorm_forward`.
+    cache : object
+        What :func:`batchnorm_forward` returned.
 
     Returns
     -------
     dx : ndarray, shape (N, D)
     dgamma, dbeta : ndarray, shape (D,)
     """
-    _check_dout(dout, cache)
+    check_array("dout", dout)
     # TODO: Implement the backward pass in closed form (one expression for dx).
     ### BEGIN SOLUTION
+    _check_norm_cache(dout, cache)                 # the cache of this kit's forward
     # with g = gamma * dout and means over the batch:
     #   dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)
     dx, dgamma, dbeta = _norm.norm_backward(dout, cache)
@@ -425,13 +436,17 @@ def batchnorm_backward_alt(dout, cache):
     return dx, dgamma, dbeta
 
 
-def _check_dout(dout, cache):
+def _check_norm_cache(dout, cache):
+    """``cache`` must come from this kit's norm forward, ``dout`` match its input.
+
+    Part of the solution: a student's own forward may cache anything, so the
+    student kit checks only that ``dout`` is an array.
+    """
     if not isinstance(cache, _norm.NormCache):
         raise TypeError(
             f"cache must be the cache returned by the matching forward function, got "
             f"{type(cache).__name__}"
         )
-    check_array("dout", dout)
     check_shape("dout", dout, cache.x_shape, "(the shape of the forward input x)")
 
 
@@ -456,6 +471,8 @@ def layernorm_forward(x, gamma, beta, ln_param):
     -------
     out : ndarray, shape (N, D)
     cache : NormCache
+        What the backward pass needs (this kit: a :class:`cs231n._norm.NormCache`;
+        your own implementation may store any object).
     """
     check_float_array("x", x, ndim=2)
     _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per feature")
@@ -464,6 +481,11 @@ def layernorm_forward(x, gamma, beta, ln_param):
     # TODO: Implement layer normalization: batch norm with the roles of the
     # examples and the features swapped for the statistics (gamma and beta still
     # act per feature).
+    # What the tests check beyond the formulas: compute the mean and variance in
+    # float64 (x.astype(np.float64)), as float32 input with a large common
+    # offset (1e4 + randn) loses its spread in float32 sums; keep everything
+    # you return or store (out, the cache's arrays, running statistics) in x's
+    # dtype, so the backward pass computes in the wider of x's and dout's.
     ### BEGIN SOLUTION
     out, cache, _, _ = _norm.norm_forward(x, gamma, beta, eps, (N, D), (1,), (N, D), (0,))
     ### END SOLUTION
@@ -476,17 +498,18 @@ def layernorm_backward(dout, cache):
     Parameters
     ----------
     dout : ndarray, shape (N, D)
-    cache : NormCache
-        From :func:`layernorm_forward`.
+    cache : object
+        What :func:`layernorm_forward` returned.
 
     Returns
     -------
     dx : ndarray, shape (N, D)
     dgamma, dbeta : ndarray, shape (D,)
     """
-    _check_dout(dout, cache)
+    check_array("dout", dout)
     # TODO: Implement the backward pass for layer normalization.
     ### BEGIN SOLUTION
+    _check_norm_cache(dout, cache)                 # the cache of this kit's forward
     dx, dgamma, dbeta = _norm.norm_backward(dout, cache)
     ### END SOLUTION
     return dx, dgamma, dbeta
@@ -506,6 +529,8 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     -------
     out : ndarray, shape (N, C, H, W)
     cache : NormCache
+        What the backward pass needs (this kit: a :class:`cs231n._norm.NormCache`;
+        your own implementation may store any object).
     """
     check_float_array("x", x, ndim=4)
     _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per channel")
@@ -520,17 +545,18 @@ def spatial_batchnorm_backward(dout, cache):
     Parameters
     ----------
     dout : ndarray, shape (N, C, H, W)
-    cache : NormCache
-        From :func:`spatial_batchnorm_forward`.
+    cache : object
+        What :func:`spatial_batchnorm_forward` returned.
 
     Returns
     -------
     dx : ndarray, shape (N, C, H, W)
     dgamma, dbeta : ndarray, shape (C,)
     """
-    _check_dout(dout, cache)
+    check_array("dout", dout)
     # TODO: Implement the backward pass for spatial batch normalization.
     ### BEGIN SOLUTION
+    _check_norm_cache(dout, cache)                 # the cache of this kit's forward
     dx, dgamma, dbeta = _norm.norm_backward(dout, cache)
     ### END SOLUTION
     return dx, dgamma, dbeta
@@ -557,6 +583,8 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     -------
     out : ndarray, shape (N, C, H, W)
     cache : NormCache
+        What the backward pass needs (this kit: a :class:`cs231n._norm.NormCache`;
+        your own implementation may store any object).
     """
     check_float_array("x", x, ndim=4)
     N, C, H, W = x.shape
@@ -565,7 +593,14 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     if C % G != 0:
         raise ValueError(f"G must divide the number of channels C={C}, got G={G}")
     _, eps, _ = _norm_settings("gn_param", gn_param, modes_needed=False)
-    # TODO: Implement spatial group normalization.
+    # TODO: Implement spatial group normalization: per example, standardise each
+    # group of C // G consecutive channels over its channels and pixels, then
+    # scale and shift per channel.
+    # What the tests check beyond the formulas: compute the mean and variance in
+    # float64 (x.astype(np.float64)), as float32 input with a large common
+    # offset (1e4 + randn) loses its spread in float32 sums; keep everything
+    # you return or store (out, the cache's arrays, running statistics) in x's
+    # dtype, so the backward pass computes in the wider of x's and dout's.
     ### BEGIN SOLUTION
     out, cache, _, _ = _norm.norm_forward(
         x, gamma, beta, eps, (N, G, (C // G) * H * W), (2,), (N, C, H * W), (0, 2))
@@ -579,17 +614,18 @@ def spatial_groupnorm_backward(dout, cache):
     Parameters
     ----------
     dout : ndarray, shape (N, C, H, W)
-    cache : NormCache
-        From :func:`spatial_groupnorm_forward`.
+    cache : object
+        What :func:`spatial_groupnorm_forward` returned.
 
     Returns
     -------
     dx : ndarray, shape (N, C, H, W)
     dgamma, dbeta : ndarray, shape (1, C, 1, 1)
     """
-    _check_dout(dout, cache)
+    check_array("dout", dout)
     # TODO: Implement the backward pass for spatial group normalization.
     ### BEGIN SOLUTION
+    _check_norm_cache(dout, cache)                 # the cache of this kit's forward
     dx, dgamma, dbeta = _norm.norm_backward(dout, cache)
     ### END SOLUTION
     return dx, dgamma, dbeta

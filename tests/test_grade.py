@@ -6,14 +6,18 @@ reference package with one function body replaced. Most runs disable pytest's
 plugin auto-loading (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) to keep the child
 processes quick; the CLI test runs with the plugins as an instructor would.
 
-The last test (marked ``slow``, about 80 s on 2 cores) grades the real kit: the reference,
-its student release and releases with ``adam`` or ``affine`` handed out solved.
+The last two tests (marked ``slow``) grade the real kit: the reference, its
+student release and releases with ``adam`` or ``affine`` handed out solved (about
+80 s on 2 cores); and the release with the four norm parts written by a student
+from the TODOs, with a cache of their own.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -374,3 +378,133 @@ def test_real_kit_round_trip(tmp_path):
         scored = {p: d["points"] for p, d in _by_part(result).items() if d["kind"] == "code"}
         assert scored == {p: (pts if p == part else 0.0) for p, pts in REAL_CODE_POINTS.items()}
         assert result["total"] == REAL_CODE_POINTS[part]
+
+
+# ---------------------------------------------------------------------------
+# A student's own norm layers: the student kit must be completable as handed out
+# ---------------------------------------------------------------------------
+# Textbook implementations written the way the student kit's TODOs ask (np.mean /
+# np.var on a float64 copy, a plain tuple as the cache, no use of cs231n._norm),
+# keyed by the function whose stub they replace. This file is instructor-only:
+# it never ships in the student release.
+TEXTBOOK_NORMS = {
+"_batch_stat_norm": '''
+xv = x.reshape(stats_view).astype(np.float64)
+shape = [1] * len(stats_view)
+shape[1] = C
+if mode == "train":
+    mu = xv.mean(axis=stats_axes, keepdims=True)
+    var = xv.var(axis=stats_axes, keepdims=True)
+    bn_param["running_mean"] = (momentum * running_mean + (1 - momentum) * mu.ravel()).astype(x.dtype)
+    bn_param["running_var"] = (momentum * running_var + (1 - momentum) * var.ravel()).astype(x.dtype)
+else:
+    mu = running_mean.astype(np.float64).reshape(shape)
+    var = running_var.astype(np.float64).reshape(shape)
+std = np.sqrt(var + eps)
+xhat = (xv - mu) / std
+out = (gamma.reshape(shape) * xhat + beta.reshape(shape)).astype(x.dtype).reshape(x.shape)
+cache = (xhat.astype(x.dtype), std.astype(x.dtype), gamma.reshape(shape), stats_axes, mode, x.shape)
+''',
+"batchnorm_backward": '''
+xhat, std, g, axes, mode, shape = cache
+d = dout.reshape(xhat.shape)
+m = xhat.size // xhat.shape[1]
+dbeta = d.sum(axis=axes)
+dgamma = (d * xhat).sum(axis=axes)
+dxhat = d * g
+if mode == "train":
+    xmu = xhat * std
+    divar = (dxhat * xmu).sum(axis=axes, keepdims=True)
+    dxmu = dxhat / std
+    dvar = -0.5 * divar / std ** 3
+    dxmu = dxmu + 2 * xmu * dvar / m
+    dmu = -dxmu.sum(axis=axes, keepdims=True)
+    dx = dxmu + dmu / m
+else:
+    dx = dxhat / std
+dx = dx.reshape(shape)
+''',
+"batchnorm_backward_alt": '''
+xhat, std, g, axes, mode, shape = cache
+d = dout.reshape(xhat.shape)
+dbeta = d.sum(axis=axes)
+dgamma = (d * xhat).sum(axis=axes)
+dxhat = d * g
+if mode == "train":
+    dx = (dxhat - dxhat.mean(axis=axes, keepdims=True)
+          - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)) / std
+else:
+    dx = dxhat / std
+dx = dx.reshape(shape)
+''',
+"spatial_batchnorm_backward": '''
+dx, dgamma, dbeta = batchnorm_backward_alt(dout, cache)
+''',
+"layernorm_forward": '''
+xv = x.astype(np.float64)
+mu = xv.mean(axis=1, keepdims=True)
+std = np.sqrt(xv.var(axis=1, keepdims=True) + eps)
+xhat = (xv - mu) / std
+out = (gamma * xhat + beta).astype(x.dtype)
+cache = (xhat.astype(x.dtype), std.astype(x.dtype), gamma)
+''',
+"layernorm_backward": '''
+xhat, std, g = cache
+dbeta = dout.sum(axis=0)
+dgamma = (dout * xhat).sum(axis=0)
+dxhat = dout * g
+dx = (dxhat - dxhat.mean(axis=1, keepdims=True)
+      - xhat * (dxhat * xhat).mean(axis=1, keepdims=True)) / std
+''',
+"spatial_groupnorm_forward": '''
+xg = x.reshape(N, G, -1).astype(np.float64)
+mu = xg.mean(axis=2, keepdims=True)
+std = np.sqrt(xg.var(axis=2, keepdims=True) + eps)
+xhat = ((xg - mu) / std).reshape(N, C, H, W)
+out = (gamma * xhat + beta).astype(x.dtype)
+cache = (xhat.astype(x.dtype), std.astype(x.dtype), gamma, G)
+''',
+"spatial_groupnorm_backward": '''
+xhat, std, g, G = cache
+N, C, H, W = xhat.shape
+d = dout
+dbeta = d.sum(axis=(0, 2, 3), keepdims=True)
+dgamma = (d * xhat).sum(axis=(0, 2, 3), keepdims=True)
+dxhat = (d * g).reshape(N, G, -1)
+xh = xhat.reshape(N, G, -1)
+dx = (dxhat - dxhat.mean(axis=2, keepdims=True)
+      - xh * (dxhat * xh).mean(axis=2, keepdims=True)) / std
+dx = dx.reshape(N, C, H, W)
+''',
+}
+NORM_PARTS = ("batchnorm", "layernorm", "spatial_batchnorm", "spatial_groupnorm")
+
+
+def _fill_stubs(layers_py, bodies):
+    """Replace each function's ``raise NotImplementedError`` stub by its body."""
+    text = layers_py.read_text(encoding="utf-8")
+    for name, body in bodies.items():
+        stub = re.compile(r'^([ \t]*)raise NotImplementedError\("cs231n/layers\.py:' + name + ':.*$',
+                          re.M)
+        m = stub.search(text)
+        assert m, f"no stub for {name} in the student kit"
+        code = textwrap.indent(textwrap.dedent(body).strip("\n"), m.group(1))
+        text = text[:m.start()] + code + text[m.end():]
+    layers_py.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_textbook_student_norm_layers_earn_full_marks(tmp_path):
+    """The four norm parts, written from the student kit's TODOs with a cache of the
+    student's own, score every point: nothing in the given code demands the
+    reference's cache type or its private core."""
+    manifest = {t: ps for t, ps in collect_manifest(REPO).items()
+                if set(ps) & set(NORM_PARTS)}
+    build_release(tmp_path / "student", source=REPO)
+    _fill_stubs(tmp_path / "student" / "cs231n" / "layers.py", TEXTBOOK_NORMS)
+    result = grade(tmp_path / "student", REPO, manifest=manifest)
+    by = _by_part(result)
+    failed = {p: [r["test"] for r in by[p]["results"] if r["outcome"] != "passed"]
+              for p in NORM_PARTS}
+    assert failed == dict.fromkeys(NORM_PARTS, []), failed
+    assert {p: by[p]["points"] for p in NORM_PARTS} == {p: REAL_CODE_POINTS[p] for p in NORM_PARTS}
