@@ -617,9 +617,34 @@ def format_table(result, verbose=False):
             for r in p.get("results", []):
                 if r["outcome"] != "passed" and r["test"] not in seen:
                     seen.add(r["test"])
-                    msg = r["message"].strip().splitlines()
-                    lines.append(f"  {r['outcome']:<8} {r['test']}: {msg[-1][:160] if msg else ''}")
+                    lines.append(f"  {r['outcome']:<8} {r['test']}: {failure_line(r['message'])}")
     return "\n".join(lines)
+
+
+def failure_line(message, width=200):
+    """One line saying why a test failed, from pytest's report of it.
+
+    The first informative ``E`` line (the exception, the assertion or numpy's
+    tolerance) and numpy's largest difference, preceded by the failing
+    statement when the report marks it (the last ``>`` line of pytest's long
+    tracebacks), rather than the report's last line, which for an array
+    comparison is a row of numbers.
+    """
+    lines = message.strip().splitlines()
+    stmt = next((ln[1:].strip() for ln in reversed(lines) if ln.startswith(">")), "")
+    details = []
+    for ln in lines:
+        text = ln[1:].strip() if ln.startswith("E ") else ""
+        if not text or text in ("AssertionError:", "AssertionError") or text.startswith(("+", "-", "?")):
+            continue
+        if text.startswith(("ACTUAL", "DESIRED", "x:", "y:")):
+            break                                             # numpy's array dumps follow
+        if not details or text.startswith("Max absolute difference"):
+            details.append(text)
+    out = "; ".join(details) or (lines[-1].strip() if lines else "")
+    if stmt and not out.startswith(stmt):
+        out = f"{stmt}  ->  {out}"
+    return out if len(out) <= width else out[: width - 3] + "..."
 
 
 def main(argv=None):

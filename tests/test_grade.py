@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from cs231n.grade import GradeError, collect_manifest, grade
+from cs231n.grade import GradeError, collect_manifest, failure_line, format_table, grade
 from cs231n.grading.demo import write_demo_kit
 from cs231n.release import build_release
 
@@ -311,6 +311,61 @@ def test_cli_prints_the_table_and_writes_json(kit, tmp_path):
                               "--kit", str(kit)], cwd=REPO, env=env, capture_output=True,
                              text=True, timeout=300)
     assert missing.returncode == 2 and "neither a directory nor a zip" in missing.stderr
+
+
+# pytest's report of a failed array comparison (its layout; numbers made up)
+ALLCLOSE_REPORT = """rng = Generator(PCG64) at 0x7F3A2C1D5E40
+
+    def test_running_mean(rng):
+        x = rng.standard_normal((6, 4))
+>       np.testing.assert_allclose(param["running_mean"], 0.1 * x.mean(axis=0), rtol=1e-6)
+E       AssertionError:
+E       Not equal to tolerance rtol=1e-06, atol=0
+E
+E       Mismatched elements: 4 / 4 (100%)
+E       Max absolute difference among violations: 0.3127
+E       Max relative difference among violations: 9.
+E        ACTUAL: array([ 0.351373, -0.107884,  0.094512, -0.261021])
+E        DESIRED: array([ 0.039041, -0.011987,  0.010501, -0.029002])
+
+tests/test_norm_layers.py:120: AssertionError"""
+
+
+# the same in the grader's short tracebacks, with numpy 2's list of mismatches
+ALLCLOSE_SHORT = """tests/test_norm_layers.py:120: in test_running_mean
+    assert_close(param["running_mean"], ref, 1e-6)
+tests/test_norm_layers.py:40: in assert_close
+    np.testing.assert_allclose(a, ref, rtol=0, atol=tol)
+E   AssertionError:
+E   Not equal to tolerance rtol=0, atol=1e-06
+E
+E   Mismatched elements: 4 / 4 (100%)
+E   First 4 mismatches are at indices:
+E    [0]: 0.351373 (ACTUAL), 0.039041 (DESIRED)
+E   Max absolute difference among violations: 0.3127
+E    ACTUAL: array([ 0.351373, -0.107884,  0.094512, -0.261021])
+E    DESIRED: array([ 0.039041, -0.011987,  0.010501, -0.029002])"""
+
+
+def test_verbose_listing_says_why_a_test_failed():
+    assert failure_line(ALLCLOSE_SHORT) == (
+        "Not equal to tolerance rtol=0, atol=1e-06; Max absolute difference among violations: 0.3127")
+    line = failure_line(ALLCLOSE_REPORT)
+    assert line.startswith('np.testing.assert_allclose(param["running_mean"]')
+    assert "Not equal to tolerance rtol=1e-06" in line
+    assert "Max absolute difference among violations: 0.3127" in line
+    assert "array(" not in line                        # not a row of numbers
+    long = failure_line("E   ValueError: " + "x" * 500)
+    assert long.startswith("ValueError: x") and long.endswith("...") and len(long) == 200
+    result = {"parts": [{"part": "batchnorm", "kind": "code", "passed": 0, "tests": 1,
+                         "points": 0.0, "max_points": 12.0,
+                         "results": [{"test": "tests/t.py::test_running_mean", "outcome": "failed",
+                                      "message": ALLCLOSE_REPORT}]}],
+              "total": 0.0, "max_total": 12.0, "manual_max": 0, "outcomes": {"failed": 1},
+              "run": {"sessions": 1, "duration": 1.0, "notes": []}}
+    listing = format_table(result, verbose=True).splitlines()[-1]
+    assert listing == f"  failed   tests/t.py::test_running_mean: {line}"
+    assert "test_running_mean" not in format_table(result, verbose=False)
 
 
 def test_other_top_level_files_of_the_submission_cannot_shadow_modules(kit, manifest, tmp_path):
