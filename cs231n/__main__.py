@@ -198,7 +198,8 @@ def _run_experiment(args):
     data = _load_data(experiment, fast, root)
     mode = "fast" if fast else "full"
     print(f"Running {args.name} ({mode} mode, seed {args.seed}) on CIFAR-10 from {root}: "
-          f"{len(data['y_train'])} training, {len(data['y_val'])} validation images",
+          f"loaded {len(data['y_train'])} training, {len(data['y_val'])} validation images "
+          "(the experiment takes the sizes in its config)",
           file=sys.stderr)
     start = time.perf_counter()
     history = experiment.function(data, seed=args.seed, fast=fast, verbose=verbose,
@@ -213,7 +214,7 @@ def _run_experiment(args):
     out.mkdir(parents=True, exist_ok=True)
     summary = E.summarize(history)
     summary["data"] = {"cifar10_dir": str(root), "num_train_loaded": len(data["y_train"]),
-                       "num_val": len(data["y_val"])}
+                       "num_val_loaded": len(data["y_val"])}
     written = [E.save_history(summary, out / "summary.json"),
                E.save_history(history, out / "history.json")]
     for key, fig in experiment.plot(history).items():

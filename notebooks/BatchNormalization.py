@@ -285,8 +285,11 @@ print(experiments.results_table(bn_history))
 
 # %% [markdown]
 # The batch-normalised network learns much faster: its training loss falls faster
-# and its training accuracy is higher after every epoch; the validation accuracy is
-# higher too.
+# and its training accuracy pulls ahead from the first epoch (full run on the CI
+# subset, seed 231, on one of our machines: 0.78 against 0.64 after 10 epochs). On
+# held-out data its lead is small: the best validation accuracy is about one point
+# higher (0.323 against 0.314 there), and in some epochs the baseline is ahead. With 1000 training images both
+# networks overfit; what batch normalization buys here is faster optimisation.
 
 # %%
 experiments.plot(bn_history)
@@ -349,11 +352,12 @@ plt.show()
 
 # %% [markdown]
 # ### BEGIN SOLUTION
-# *Answer:* The larger the batch, the better batch normalization works: with batch
-# size 50 the normalised network fits the training data much faster than the
-# baseline, at batch size 10 the advantage is gone (about the baseline's training
-# accuracy), and at batch size 5 it is clearly worse than the unnormalised baseline
-# trained with the same batch size. The reason is that the normalisation uses the batch mean and variance as
+# *Answer:* The larger the batch, the better batch normalization works: in the full
+# run, with batch size 50 the normalised network fits the training data much faster
+# than the baseline, at batch size 10 the advantage is gone (about the baseline's
+# training accuracy), and at batch size 5 it is clearly worse than the unnormalised
+# baseline trained with the same batch size (the shortened fast-mode run is too short
+# to show this reliably). The reason is that the normalisation uses the batch mean and variance as
 # estimates of the statistics of the whole data set. With 5 samples these estimates are
 # very noisy: every example is normalised with statistics that depend strongly on the
 # four other examples it happens to be batched with, which adds noise to the

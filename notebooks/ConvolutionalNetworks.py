@@ -664,8 +664,14 @@ check("dbeta error", rel_error(db_num, dbeta), 1e-8)
 # 2000 training images for 5 epochs (Adam 1e-3, batch 50; a small network on 300
 # images for 2 epochs in fast mode). The experiment is
 # `cs231n.experiments.spatial_norm` (also `python -m cs231n experiment spatial_norm`).
-# In the full run both normalised networks learn far faster than the plain one (on the
-# CI subset: best validation accuracy about 0.43-0.50 against 0.25-0.28).
+# It first divides the images by their standard deviation (about 63 after the mean
+# is subtracted): He initialisation assumes inputs of unit variance, and without
+# this the plain network would start at a loss in the hundreds and look far worse
+# than it is. In the full run on the CI subset (seeds 0, 1, 2, 231) spatial batch
+# normalization trains fastest (training accuracy 0.96-0.97 after 5 epochs against
+# 0.66-0.79 for the plain network) and generalises best (best validation accuracy
+# 0.485-0.489 against 0.420-0.438); group normalization trains at about the plain
+# network's pace and lands between the two on validation (0.456-0.466).
 
 # %%
 sn_history = experiments.spatial_norm(data, seed=231)

@@ -99,6 +99,8 @@ def test_experiment_writes_pngs_and_summary(cifar10_dir, tmp_path, capsys, no_do
         assert "loss_history" not in r
     assert summary["data"]["cifar10_dir"] == str(cifar10_dir)
     assert summary["data"]["num_train_loaded"] == 1000
+    # what was loaded, named apart from what the experiment used (config)
+    assert summary["data"]["num_val_loaded"] == 1000 and "num_val" not in summary["data"]
     assert summary["seconds"] > 0
     # the full history redraws the figure
     history = E.load_history(out / "history.json")

@@ -186,6 +186,19 @@ def test_spatial_norm_history(tiny):
     assert all(len(r["loss_history"]) == 2 for r in h["runs"])
 
 
+def test_spatial_norm_trains_on_unit_variance_images(tiny):
+    # CIFAR-10 after mean subtraction has a standard deviation near 60: He
+    # initialisation would start the plain net at a loss in the hundreds unless
+    # the experiment rescales the images (the caller's arrays stay as they are)
+    data = {k: (60.0 * v if k.startswith("X") else v) for k, v in tiny.items()}
+    before = {k: v.copy() for k, v in data.items()}
+    h = E.spatial_norm(data, fast=True, progress=False)
+    assert h["config"]["input_std"] == pytest.approx(float(data["X_train"].std()), rel=1e-3)
+    first_losses = [r["loss_history"][0] for r in h["runs"]]
+    assert max(first_losses) < 2 * np.log(10), first_losses   # log(C) at a fair start
+    assert all(np.array_equal(data[k], before[k]) for k in data)
+
+
 def test_same_seed_same_history_other_seed_other_history(tiny):
     a = E.batchnorm(tiny, seed=5, fast=True, progress=False)
     b = E.batchnorm(tiny, seed=5, fast=True, progress=False)
