@@ -4,8 +4,9 @@ A layer returns new arrays (``out``, ``dx``) on every call, and a training step
 drops the previous step's arrays before the next one asks for new ones of the
 same size. Getting that memory from the operating system again each time is
 expensive on the reference machines: the first touch of a fresh 16 MiB array
-(page faults, the kernel zeroing the pages) costs about as much as two passes
-of arithmetic over it (``../shared/PERF_NOTES.md``; ``benchmarks/README.md``).
+(page faults, the kernel zeroing the pages) costs several passes of arithmetic
+over it (``python benchmarks/bench_first_touch.py`` measures it; figures in
+``benchmarks/README.md``).
 
 :func:`empty` therefore keeps, per thread, the buffers of the large arrays it
 has handed out. A buffer is handed out again only when its reference count

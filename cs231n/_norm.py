@@ -37,7 +37,7 @@ How it is made fast
 -------------------
 numpy runs one elementwise operation per call, so the cost is the number of
 passes over full-size arrays, how fast each pass runs and how much is allocated
-(see ``../shared/PERF_NOTES.md`` and ``benchmarks/README.md``):
+(measurements in ``benchmarks/README.md``):
 
 * **Reductions** go through BLAS (``a @ ones``, stacked row dot products) or
   ``np.einsum('ij,ij->j')``, never through ``np.var`` or ``(a * b).sum()``,
@@ -343,7 +343,7 @@ def _reduce(a, axes, b=None):
     row dot products as a stacked ``(1, r) @ (r, 1)`` matmul, faster than
     ``einsum('ij,ij->i')``), a leading one column sums (``ones @ a`` or
     ``einsum('ij,ij->j')``); what remains is small and summed by recursion. No
-    full-size temporary is made (PERF_NOTES: 2-4x faster than ``(a*b).sum()``).
+    full-size temporary is made (2-4x faster than ``(a*b).sum()`` where measured).
     The layout work is done once per shape (:func:`_recipe`).
 
     Parameters

@@ -3,8 +3,10 @@
 Every solution region (``### BEGIN SOLUTION`` ... ``### END SOLUTION``) is replaced:
 in modules by ``raise NotImplementedError("<file>:<function>: <short TODO>")``, in
 notebooks by a placeholder (``# YOUR CODE HERE`` + ``pass``, or
-``*Your answer:* YOUR ANSWER HERE``); ``.ipynb`` outputs are cleared. Every other
-file is copied byte for byte. Left out: version control, caches, downloaded data,
+``*Your answer:* YOUR ANSWER HERE``); ``.ipynb`` outputs are cleared. In Markdown
+files the lines from ``<!-- instructor-only -->`` to ``<!-- /instructor-only -->``
+(each alone on its line; README's instructor tools, mutation scores, test counts of
+the full kit) are left out. Every other file is copied byte for byte. Left out: version control, caches, downloaded data,
 experiment runs, the kit's ``.gitignore`` patterns, and the rubric's
 ``instructor_only`` files (these tools, the rubric, their tests and docs).
 
@@ -187,6 +189,8 @@ def verify_release(kit, outdir, keep_ids=frozenset(), import_check=True):
         except UnicodeDecodeError:
             continue
         code_file = rel.endswith((".py", ".ipynb"))
+        if rel.endswith(".md") and (INSTRUCTOR_BEGIN in text or INSTRUCTOR_END in text):
+            problems.append(f"{rel}: instructor-only block left in the release")
         for i, ln in enumerate(markers.searchable_lines(text, rel), start=1):
             if code_file and markers.has_marker_text(ln):
                 problems.append(f"{rel}:{i}: solution marker left in the release: {ln.strip()!r}")
@@ -229,6 +233,36 @@ def make_zip(outdir, zip_path=None):
             zf.writestr(info, f.read_bytes())
     os.replace(tmp, zip_path)
     return zip_path
+
+
+INSTRUCTOR_BEGIN = "<!-- instructor-only -->"
+INSTRUCTOR_END = "<!-- /instructor-only -->"
+
+
+def strip_instructor_blocks(text, where):
+    """``text`` (Markdown) without its instructor-only blocks, markers included.
+
+    Raises
+    ------
+    ReleaseError
+        A block is not closed, is closed twice or is nested.
+    """
+    out, start = [], None
+    for i, line in enumerate(text.splitlines(keepends=True), start=1):
+        mark = line.strip()
+        if mark == INSTRUCTOR_BEGIN:
+            if start is not None:
+                raise ReleaseError(f"{where}:{i}: {INSTRUCTOR_BEGIN} inside the block opened at line {start}")
+            start = i
+        elif mark == INSTRUCTOR_END:
+            if start is None:
+                raise ReleaseError(f"{where}:{i}: {INSTRUCTOR_END} without {INSTRUCTOR_BEGIN}")
+            start = None
+        elif start is None:
+            out.append(line)
+    if start is not None:
+        raise ReleaseError(f"{where}:{start}: {INSTRUCTOR_BEGIN} is never closed")
+    return "".join(out)
 
 
 def _check_outdir(kit, outdir, force):
@@ -295,6 +329,14 @@ def build_release(outdir, source=None, rubric=None, keep=(), force=False, verify
         for rel in kit.files:
             src, dst = kit.root / rel, stage / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
+            if rel.endswith(".md"):
+                text = src.read_text(encoding="utf-8")
+                new = strip_instructor_blocks(text, rel)
+                if new != text:
+                    with open(dst, "w", encoding="utf-8", newline="") as f:
+                        f.write(new)
+                    shutil.copymode(src, dst)
+                    continue
             if rel in kit.texts:
                 new, _ = markers.release_source(kit.texts[rel], rel, keep_ids)
                 if new is not kit.texts[rel]:

@@ -81,6 +81,21 @@ def test_negative_seed_is_a_usage_error(capsys, no_download):
 # --------------------------------------------------------------------------- #
 # experiment on the real subset
 # --------------------------------------------------------------------------- #
+def test_unwritten_todo_is_a_clear_error_not_a_traceback(cifar10_dir, tmp_path, capsys,
+                                                         no_download, monkeypatch):
+    # the student kit: a layer the experiment needs still raises its stub
+    def stub(*args, **kwargs):
+        raise NotImplementedError("cs231n/layers.py:batchnorm_forward: Implement the forward pass.")
+
+    monkeypatch.setitem(E.EXPERIMENTS, "batchnorm", E.EXPERIMENTS["batchnorm"]._replace(function=stub))
+    code = main(["experiment", "batchnorm", "--fast", "--data-dir", str(cifar10_dir),
+                 "--out", str(tmp_path / "bn")])
+    _, stderr = capsys.readouterr()
+    assert code == 1
+    assert "error: this needs code that is not written yet: cs231n/layers.py:batchnorm_forward" in stderr
+    assert "Traceback" not in stderr and not (tmp_path / "bn").exists()
+
+
 def test_experiment_writes_pngs_and_summary(cifar10_dir, tmp_path, capsys, no_download):
     out = tmp_path / "bn"
     code = main(["experiment", "batchnorm", "--fast", "--data-dir", str(cifar10_dir),

@@ -16,7 +16,8 @@ import pytest
 from cs231n.grading import markers
 from cs231n.grading.demo import write_demo_kit
 from cs231n.grading.rubric import PathFilter, RubricError, load_rubric
-from cs231n.release import ReleaseError, build_release, scan_kit, verify_release
+from cs231n.release import (ReleaseError, build_release, scan_kit, strip_instructor_blocks,
+                            verify_release)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -359,3 +360,42 @@ def test_solution_quoted_in_a_reference_doc_stops_the_release(kit, tmp_path):
         "README.md:7: solution text of cs231n/ops.py::square leaked: 'squared_value = x * x'",
     ]
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------
+# Instructor-only blocks of Markdown files
+# ---------------------------------------------------------------------------
+def test_instructor_only_blocks_are_left_out_of_markdown(kit, tmp_path):
+    (kit / "README.md").write_text(
+        "# Demo kit\n\nRun `python -m pytest`.\n"
+        "<!-- instructor-only -->\n## For instructors\n\nGrade with the grader.\n"
+        "<!-- /instructor-only -->\n\nThe end.\n", encoding="utf-8")
+    build_release(tmp_path / "student", source=kit)
+    assert (tmp_path / "student" / "README.md").read_text(encoding="utf-8") == (
+        "# Demo kit\n\nRun `python -m pytest`.\n\nThe end.\n")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a\n<!-- instructor-only -->\nb\n", r"README.md:2: <!-- instructor-only --> is never closed"),
+    ("a\n<!-- /instructor-only -->\n", r"README.md:2: <!-- /instructor-only --> without"),
+    ("<!-- instructor-only -->\n<!-- instructor-only -->\n<!-- /instructor-only -->\n",
+     r"README.md:2: <!-- instructor-only --> inside the block opened at line 1"),
+])
+def test_unbalanced_instructor_blocks_stop_the_release(kit, tmp_path, text, message):
+    assert strip_instructor_blocks("x\n<!-- instructor-only -->\ny\n<!-- /instructor-only -->\n",
+                                   "a.md") == "x\n"
+    (kit / "README.md").write_text(text, encoding="utf-8")
+    with pytest.raises(ReleaseError, match=message):
+        build_release(tmp_path / "student", source=kit)
+    assert not (tmp_path / "student").exists()
+
+
+def test_student_readme_leaves_out_the_instructor_material():
+    full = (REPO / "README.md").read_text(encoding="utf-8")
+    student = strip_instructor_blocks(full, "README.md")
+    for text in ("python -m cs231n.release", "python -m cs231n.grade", "mutmut run",
+                 "CONTRIBUTING.md", "## For instructors"):
+        assert text in full and text not in student, text
+    for text in ('pip install -e ".[notebooks,test]"', "python -m pytest", "## Getting CIFAR-10",
+                 "## Testing", "## Measured figures"):
+        assert text in student, text
