@@ -40,6 +40,7 @@ reproduces the uninterrupted one exactly (same losses, same parameters).
 """
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import numbers
@@ -596,13 +597,24 @@ class Solver:
 
         Nothing is committed (parameters, optimiser configs, loss history) unless
         the loss and every updated parameter are finite; otherwise
-        :class:`TrainingDivergedError` is raised and the model is unchanged.
+        :class:`TrainingDivergedError` is raised and the model is unchanged: the
+        state its forward pass wrote (``bn_params`` running statistics, dropout
+        generators) is rolled back too, as on any other error in the step.
         """
         num_train = self.X_train.shape[0]
         batch_mask = self.rng.integers(num_train, size=self.batch_size)
         X_batch = self.X_train[batch_mask]
         y_batch = self.y_train[batch_mask]
 
+        before = self._snapshot_model_state()
+        try:
+            self._update(X_batch, y_batch)
+        except BaseException:
+            self._roll_back_model_state(before)
+            raise
+
+    def _update(self, X_batch, y_batch):
+        """The body of :meth:`_step`: loss, checks, update (committed last)."""
         out = self.model.loss(X_batch, y_batch)
         if not (isinstance(out, tuple) and len(out) == 2):
             raise TypeError("model.loss(X, y) must return a tuple (loss, grads)")
@@ -915,6 +927,30 @@ class Solver:
             elif not isinstance(current, dict):
                 return f"it saved model.{attr}, which this model does not have"
         return None
+
+    def _snapshot_model_state(self):
+        """Copies of the model's state dicts (``bn_params``, ``dropout_param``).
+
+        They are small (running statistics, settings, a generator), so a copy per
+        step costs little next to the step itself.
+        """
+        snap = {}
+        for attr in _MODEL_STATE_ATTRS:
+            value = getattr(self.model, attr, None)
+            if isinstance(value, dict) or (isinstance(value, (list, tuple))
+                                           and all(isinstance(d, dict) for d in value)):
+                snap[attr] = copy.deepcopy(list(value) if isinstance(value, tuple) else value)
+        return snap
+
+    def _roll_back_model_state(self, snap):
+        """Put the model's state dicts back as :meth:`_snapshot_model_state` found them."""
+        for attr, saved in snap.items():
+            current = getattr(self.model, attr)
+            pairs = zip(current, saved) if isinstance(saved, list) else [(current, saved)]
+            for target, values in pairs:
+                for key in [k for k in target if k not in values]:
+                    del target[key]                           # written by the failed step
+        self._set_model_state(snap)
 
     def _set_model_state(self, state):
         for attr, saved in state.items():

@@ -1,4 +1,5 @@
 """Tests for cs231n/solver.py with tiny models defined here (plain numpy)."""
+import copy
 import json
 import os
 import re
@@ -463,6 +464,40 @@ def test_non_finite_update_names_the_parameter():
     assert info.value.iteration == 1 and info.value.param == "w"
     assert model.params["w"][0] == 0.0  # unchanged, finite
     assert s.optim_configs["w"] == {"learning_rate": 10.0}  # config not advanced (no velocity)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_divergence_rolls_back_what_the_forward_pass_wrote(k):
+    # batch norm's running statistics and dropout's generator are written by the
+    # forward pass of the failing step; they must come back as they were
+    from cs231n.classifiers.fc_net import FullyConnectedNet
+
+    class BlowsUpAt(FullyConnectedNet):
+        def loss(self, X, y=None):
+            if y is None:
+                return super().loss(X)
+            self.calls = getattr(self, "calls", 0) + 1
+            self.state_at_call = copy.deepcopy((self.bn_params, self.dropout_param))
+            if self.calls == k:
+                X = X * np.inf                         # inf and nan statistics, nan loss
+            return super().loss(X, y)
+
+    model = BlowsUpAt([6, 5], input_dim=D, num_classes=C, normalization="batchnorm",
+                      dropout_keep_ratio=0.5, seed=np.random.default_rng(4))
+    s = Solver(model, blobs(), **quiet(batch_size=20, num_epochs=2, seed=0))
+    with pytest.raises(TrainingDivergedError), np.errstate(all="ignore"):
+        s.train()
+    bn_before, dropout_before = model.state_at_call
+    for now, before in zip(model.bn_params, bn_before):
+        assert set(now) == set(before)                 # no key the failed step added
+        for key in before:
+            np.testing.assert_array_equal(now[key], before[key])
+        if k > 1:
+            assert np.isfinite(now["running_mean"]).all() and np.isfinite(now["running_var"]).all()
+    assert set(model.dropout_param) == set(dropout_before)
+    if "rng" in dropout_before:
+        assert (model.dropout_param["rng"].bit_generator.state
+                == dropout_before["rng"].bit_generator.state)
 
 
 # ---------------------------------------------------------------------------
