@@ -357,14 +357,18 @@ def _reduce(a, axes, b=None):
     Returns
     -------
     ndarray
-        Shape of ``a`` with 1 on ``axes``; dtype of ``a`` (of ``a * b``). May be
-        a view of ``a`` when there is nothing to reduce: do not write to it.
+        Shape of ``a`` with 1 on ``axes``; dtype of ``a`` (of ``a * b``) for
+        float32 and float64, at least float64 otherwise (float16 sums would
+        overflow). May be a view of ``a`` when there is nothing to reduce: do
+        not write to it.
     """
     if a.dtype not in (np.float32, np.float64) or (b is not None and b.dtype != a.dtype):
-        # float16 / longdouble / mixed: plain numpy, accumulating in at least float64
-        prod = a if b is None else a * b
-        acc = np.promote_types(prod.dtype, np.float64)
-        return prod.sum(axis=tuple(axes), keepdims=True, dtype=acc).astype(prod.dtype)
+        # float16 / longdouble / mixed: plain numpy in at least float64, products
+        # included, and returned so: a float16 sum of squares overflows (65504)
+        # long before it is divided by the count
+        acc = np.promote_types(np.result_type(a, a if b is None else b), np.float64)
+        prod = a.astype(acc) if b is None else np.multiply(a, b, dtype=acc)
+        return prod.sum(axis=tuple(axes), keepdims=True)
     rc = _recipe(a.shape, tuple(axes))
     if rc.kind == "rows":
         a2 = a.reshape(-1, rc.r)

@@ -715,6 +715,26 @@ def test_float16_long_reductions_accumulate_in_higher_precision(rng, name, shape
         assert_close(g, r, 1e-2)
 
 
+@pytest.mark.parametrize("name, shape, G", [
+    graded("batchnorm", (20000, 3), None), graded("batchnorm_graph", (20000, 3), None),
+    graded("layernorm", (3, 20000), None), graded("spatial_batchnorm", (20, 2, 32, 32), None),
+    graded("groupnorm", (2, 8, 64, 64), 2),
+])
+def test_float16_sums_of_squares_do_not_overflow(rng, name, shape, G):
+    # 16-20 thousand values of 1 + 2 randn per statistic: their sum of squares
+    # (about 1e5) is beyond float16's largest number, 65504
+    x = (1.0 + 2.0 * rng.standard_normal(shape)).astype(np.float16)
+    gamma = (1.0 + 0.5 * rng.standard_normal(LAYERS[name][3](shape))).astype(np.float16)
+    beta = rng.standard_normal(gamma.shape).astype(np.float16)
+    dout = rng.standard_normal(shape).astype(np.float16)
+    out, cache = _forward(name, x, gamma, beta, {"mode": "train"}, G)
+    sv, sa, av, pa = LAYERS[name][2](shape, G)
+    assert out.dtype == np.float16
+    assert_close(out, ref_forward(x, gamma, beta, 1e-5, sv, sa, av, pa)[0], 1e-2)
+    for g, r in zip(LAYERS[name][1](dout, cache), ref_backward(dout, x, gamma, 1e-5, sv, sa, av, pa)):
+        assert_close(g, r, 3e-2)
+
+
 @pytest.mark.parametrize("name, shape", [
     graded("batchnorm", (5, 1)), graded("layernorm", (1, 7)), graded("layernorm", (5, 1)),
     graded("spatial_batchnorm", (3, 2, 1, 1)), graded("spatial_batchnorm", (1, 1, 3, 4)),
