@@ -31,10 +31,20 @@ def _describe(x):
     return f"{type(x).__name__}"
 
 
+def _refuse_matrix(name, x):
+    """``np.matrix`` is an ndarray whose ``*`` is a matrix product and whose
+    reductions keep two dimensions: elementwise layer code would silently compute
+    something else, so it is refused."""
+    if isinstance(x, np.matrix):
+        raise TypeError(f"{name} must be a numpy array, not np.matrix; convert it with "
+                        f"np.asarray({name})")
+
+
 def check_array(name, x, ndim=None, min_ndim=None):
-    """Require ``x`` to be a numpy array (optionally of a given ndim); return it."""
+    """Require ``x`` to be a numpy array, not ``np.matrix`` (optionally of a given ndim); return it."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {_describe(x)}")
+    _refuse_matrix(name, x)
     if ndim is not None:
         check_ndim(name, x, ndim)
     if min_ndim is not None and x.ndim < min_ndim:
@@ -70,6 +80,7 @@ def check_shape(name, a, expected, context=""):
     """Require ``a.shape == expected``; ``context`` explains where ``expected`` came from."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy array of shape {tuple(expected)}, got {_describe(a)}")
+    _refuse_matrix(name, a)
     if a.shape != tuple(expected):
         extra = f" {context}" if context else ""
         raise ValueError(f"{name} has shape {a.shape}, expected {tuple(expected)}{extra}")

@@ -11,6 +11,8 @@ their input (float32 in, float32 out).
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import _norm
@@ -254,7 +256,7 @@ def _norm_settings(name, param, modes_needed):
     momentum = None
     if modes_needed:
         momentum = param.get("momentum", 0.9)
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.floating)):
+        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
             raise TypeError(f"{name}['momentum'] must be a number, got {type(momentum).__name__}")
         if not 0.0 <= float(momentum) <= 1.0:
             raise ValueError(f"{name}['momentum'] must be in [0, 1], got {momentum}")

@@ -202,7 +202,7 @@ def test_spatial_batchnorm_bad_arrays(mode, i, value, exc, pattern):
 
 def test_valid_numeric_kinds_are_accepted():
     # numpy scalars and ints are fine wherever a number is expected, and act as numbers
-    for momentum in (np.float32(0.5), 0, 1, np.float64(0.9)):
+    for momentum in (np.float32(0.5), 0, 1, np.float64(0.9), np.int64(1), np.int32(0)):
         args = with_key(bn_args(), "momentum", momentum)
         old_mean = args[3]["running_mean"].copy()
         x = args[0]
@@ -563,3 +563,40 @@ def test_failed_dropout_call_does_not_create_a_generator():
     with pytest.raises(ValueError):
         L.dropout_forward(np.ones(3), param)
     assert param == {"mode": "train", "p": 2.0}
+
+
+# --------------------------------------------------------------------------
+# np.matrix: an ndarray whose * is a matrix product (silently wrong results)
+# --------------------------------------------------------------------------
+
+def _matrix_cases():
+    r = _rng()
+    x = r.standard_normal((3, 3))
+    M = np.matrix(r.standard_normal((3, 3)))
+    relu_cache = L.relu_forward(x)[1]
+    drop_cache = L.dropout_forward(x, {"mode": "train", "p": 0.5, "seed": 1})[1]
+    bn_cache = L.batchnorm_forward(x, np.ones(3), np.zeros(3), {"mode": "train"})[1]
+    aff_cache = L.affine_forward(x, np.ones((3, 2)), np.zeros(2))[1]
+    return [
+        ("x", L.relu_forward, (M,)),
+        ("dout", L.relu_backward, (M, relu_cache)),
+        ("x", L.dropout_forward, (M, {"mode": "train", "p": 0.5, "seed": 1})),
+        ("dout", L.dropout_backward, (M, drop_cache)),
+        ("x", L.affine_forward, (M, np.ones((3, 2)), np.zeros(2))),
+        ("dout", L.affine_backward, (np.matrix(np.ones((3, 2))), aff_cache)),
+        ("x", L.softmax_loss, (M, np.array([0, 1, 2]))),
+        ("x", L.svm_loss, (M, np.array([0, 1, 2]))),
+        ("x", L.batchnorm_forward, (M, np.ones(3), np.zeros(3), {"mode": "train"})),
+        ("gamma", L.batchnorm_forward, (x, np.matrix(np.ones(3)), np.zeros(3), {"mode": "train"})),
+        ("dout", L.batchnorm_backward_alt, (M, bn_cache)),
+        ("dout", L.batchnorm_backward, (M, bn_cache)),
+        ("x", L.layernorm_forward, (M, np.ones(3), np.zeros(3), {})),
+    ]
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+@pytest.mark.parametrize("k", range(13))
+def test_np_matrix_is_refused_by_name(k):
+    name, fn, args = _matrix_cases()[k]
+    assert_raises_unchanged(TypeError, rf"^{name} must be a numpy array, not np.matrix; "
+                            rf"convert it with np.asarray\({name}\)$", fn, *args)
