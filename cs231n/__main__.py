@@ -171,6 +171,19 @@ def _load_data(experiment, fast, root):
     return data
 
 
+def _check_out_folder(out):
+    """Fail now, not after the run, when the results could not be written to ``out``."""
+    if out.exists() and not out.is_dir():
+        raise _Failure(f"--out {out} exists and is not a folder")
+    parent = out
+    while not parent.exists():                               # the nearest existing ancestor
+        parent = parent.parent
+    if not parent.is_dir():
+        raise _Failure(f"--out {out} cannot be created: {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _Failure(f"--out {out} cannot be written: no write permission in {parent}")
+
+
 def _run_experiment(args):
     from . import experiments as E
 
@@ -191,8 +204,7 @@ def _run_experiment(args):
         raise _Failure(str(exc)) from None
     verbose = not args.quiet
     out = Path(args.out) if args.out is not None else Path("runs") / args.name
-    if out.exists() and not out.is_dir():
-        raise _Failure(f"--out {out} exists and is not a folder")
+    _check_out_folder(out)
 
     root = _locate_data(args.data_dir, not args.no_download, verbose)
     data = _load_data(experiment, fast, root)

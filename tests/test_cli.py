@@ -96,6 +96,21 @@ def test_unwritten_todo_is_a_clear_error_not_a_traceback(cifar10_dir, tmp_path, 
     assert "Traceback" not in stderr and not (tmp_path / "bn").exists()
 
 
+@pytest.mark.parametrize("under", ["afile/sub", "afile"])
+def test_unusable_out_fails_before_the_run(tmp_path, capsys, monkeypatch, under):
+    # checked first: a run whose results cannot be written is not started
+    (tmp_path / "afile").write_text("not a folder")
+    calls = []
+    monkeypatch.setitem(E.EXPERIMENTS, "batchnorm", E.EXPERIMENTS["batchnorm"]._replace(
+        function=lambda *a, **k: calls.append(1)))
+    code = main(["experiment", "batchnorm", "--fast", "--no-download",
+                 "--data-dir", str(tmp_path / "no-data-here"), "--out", str(tmp_path / under)])
+    _, stderr = capsys.readouterr()
+    assert code == 1 and calls == []
+    assert stderr.startswith("error: --out ") and "Traceback" not in stderr
+    assert ("is a file" if under == "afile/sub" else "is not a folder") in stderr
+
+
 def test_experiment_writes_pngs_and_summary(cifar10_dir, tmp_path, capsys, no_download):
     out = tmp_path / "bn"
     code = main(["experiment", "batchnorm", "--fast", "--data-dir", str(cifar10_dir),
