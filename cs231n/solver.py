@@ -975,6 +975,10 @@ class Solver:
 
         The hyperparameters saved in the checkpoint are used unless overridden by
         ``kwargs`` (e.g. ``num_epochs=20`` to train longer, ``verbose=False``).
+        Entries of an ``optim_config`` given here replace the saved ones in every
+        parameter's config (e.g. a lower ``learning_rate``), keeping the
+        optimiser's state (velocity, moments); an ``update_rule`` other than the
+        saved one is refused, since the saved state belongs to that rule.
 
         Parameters
         ----------
@@ -994,7 +998,18 @@ class Solver:
             Ready to continue with :meth:`train`.
         """
         meta, arrays = _read_checkpoint(path)
-        hyper = _unpack(meta["hyperparameters"], arrays)
+        try:
+            hyper = _unpack(meta["hyperparameters"], arrays)
+        except KeyError:
+            raise ValueError(f"cannot resume from {os.fspath(path)}: the checkpoint has no "
+                             "hyperparameters (incomplete or corrupt)") from None
+        saved_rule = hyper.get("update_rule")
+        if saved_rule is not None and kwargs.get("update_rule") is not None:
+            if _resolve_update_rule(kwargs["update_rule"])[0] is not _resolve_update_rule(saved_rule)[0]:
+                raise ValueError(
+                    f"{os.fspath(path)} was trained with update_rule {saved_rule!r}; its "
+                    "optimiser state belongs to that rule (start a new Solver to change it)"
+                )
         hyper.update(kwargs)
         if hyper.get("update_rule") is None:
             raise ValueError(
@@ -1003,6 +1018,9 @@ class Solver:
             )
         solver = cls(model, data, **hyper)
         solver._restore(meta, arrays, os.fspath(path))
+        if "optim_config" in kwargs:                          # overrides, state kept
+            for config in solver.optim_configs.values():
+                config.update(copy.deepcopy(solver.optim_config))
         return solver
 
 

@@ -551,6 +551,27 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, state):
     _assert_same_run(straight, again)
 
 
+def test_resume_overrides_of_the_optimiser(tmp_path):
+    data = blobs()
+    first = Solver(Softmax(), data, **_run_kwargs(tmp_path, "part", num_epochs=2))
+    first.train()
+    path = tmp_path / "part_epoch_2.npz"
+    saved = first.optim_configs
+    # a new learning rate reaches every parameter's config; Adam's moments are kept
+    lower = Solver.from_checkpoint(Softmax(), data, path, optim_config={"learning_rate": 1e-4})
+    for p, config in lower.optim_configs.items():
+        assert config["learning_rate"] == 1e-4
+        assert config["t"] == saved[p]["t"] > 0
+        np.testing.assert_array_equal(config["m"], saved[p]["m"])
+        np.testing.assert_array_equal(config["v"], saved[p]["v"])
+    # the same rule, by name or as the function, is fine; another rule is refused
+    from cs231n import optim
+    for same in ("adam", optim.adam):
+        assert Solver.from_checkpoint(Softmax(), data, path, update_rule=same).epoch == 2
+    with pytest.raises(ValueError, match=r"trained with update_rule 'adam'; its optimiser state"):
+        Solver.from_checkpoint(Softmax(), data, path, update_rule="sgd_momentum")
+
+
 def test_resume_without_model_state_would_differ(tmp_path, monkeypatch):
     """Shows the model-state part of the resume test above can fail."""
     data = blobs()
