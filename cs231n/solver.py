@@ -692,9 +692,14 @@ class Solver:
         """Run the optimisation until ``num_epochs`` epochs are complete.
 
         Continues from the current ``iteration`` (0 for a new Solver, the saved
-        one after :meth:`load_checkpoint`), so calling it again after it finished
-        does nothing but restore the best parameters; raise ``num_epochs`` to train
-        longer. When it returns, ``model.params`` holds copies of ``best_params``.
+        one after :meth:`load_checkpoint`), first finishing the bookkeeping of a
+        step an interruption cut short (its epoch count, learning-rate decay and
+        accuracy check), so calling it again after Ctrl-C gives the run an
+        uninterrupted call would have given. Calling it after it finished does
+        nothing but restore the best parameters; raise ``num_epochs`` to train
+        longer (from the best parameters, which the finished call put back, with
+        the optimiser's last state). When it returns, ``model.params`` holds
+        copies of ``best_params``.
 
         Raises
         ------
@@ -713,6 +718,7 @@ class Solver:
             bar = _make_progress_bar(num_iterations, self.iteration)
         say = print if bar is None else bar.write
         try:
+            self._catch_up(say)
             for t in range(self.iteration, num_iterations):
                 self._step()
                 loss = self.loss_history[-1]
@@ -721,40 +727,55 @@ class Solver:
 
                 epoch_end = (t + 1) % ipe == 0
                 if epoch_end:
-                    self.epoch += 1
-                    for config in self.optim_configs.values():
-                        if "learning_rate" in config:
-                            config["learning_rate"] *= self.lr_decay
+                    self._end_epoch()
                 if bar is not None:
                     bar.set_postfix(loss=f"{loss:.4g}", epochs_done=self.epoch, refresh=False)
                     bar.update(1)
 
                 if t == 0 or t == num_iterations - 1 or epoch_end:
-                    train_acc = self.check_accuracy(
-                        self.X_train, self.y_train, num_samples=self.num_train_samples
-                    )
-                    val_acc = self.check_accuracy(
-                        self.X_val, self.y_val, num_samples=self.num_val_samples
-                    )
-                    self.train_acc_history.append(train_acc)
-                    self.val_acc_history.append(val_acc)
-                    if self.verbose:
-                        say(
-                            "(Epoch %d / %d) train acc: %f; val_acc: %f"
-                            % (self.epoch, self.num_epochs, train_acc, val_acc)
-                        )
-                    if val_acc > self.best_val_acc:
-                        self.best_val_acc = val_acc
-                        self.best_params = {k: v.copy() for k, v in self.model.params.items()}
-                    path = self._save_checkpoint()
-                    if path is not None and self.verbose:
-                        say('Saving checkpoint to "%s"' % path)
+                    self._record_accuracy(say)
         finally:
             if bar is not None:
                 bar.close()
 
         # Copies again, so further training never writes into best_params.
         self.model.params = {k: v.copy() for k, v in self.best_params.items()}
+
+    def _end_epoch(self):
+        """Count an epoch and decay every learning rate."""
+        self.epoch += 1
+        for config in self.optim_configs.values():
+            if "learning_rate" in config:
+                config["learning_rate"] *= self.lr_decay
+
+    def _record_accuracy(self, say):
+        """Check train/val accuracy, keep the best parameters, write a checkpoint."""
+        train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
+        val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
+        self.train_acc_history.append(train_acc)
+        self.val_acc_history.append(val_acc)
+        if self.verbose:
+            say("(Epoch %d / %d) train acc: %f; val_acc: %f"
+                % (self.epoch, self.num_epochs, train_acc, val_acc))
+        if val_acc > self.best_val_acc:
+            self.best_val_acc = val_acc
+            self.best_params = {k: v.copy() for k, v in self.model.params.items()}
+        path = self._save_checkpoint()
+        if path is not None and self.verbose:
+            say('Saving checkpoint to "%s"' % path)
+
+    def _catch_up(self, say):
+        """Finish the bookkeeping of the last step when an interruption (Ctrl-C in a
+        notebook) cut it short: its epoch count and learning-rate decay, and its
+        accuracy check (after the first step and at every epoch end)."""
+        n, ipe = self.iteration, self.iterations_per_epoch
+        if n == 0:
+            return
+        if self.epoch < n // ipe:
+            self._end_epoch()
+        checks_due = n // ipe + (1 if ipe > 1 else 0)     # step 1, then every epoch end
+        if len(self.val_acc_history) < checks_due and (n == 1 or n % ipe == 0):
+            self._record_accuracy(say)
 
     # -- checkpoints ----------------------------------------------------------
     def _hyperparameters(self):

@@ -500,6 +500,35 @@ def test_divergence_rolls_back_what_the_forward_pass_wrote(k):
                 == dropout_before["rng"].bit_generator.state)
 
 
+@pytest.mark.parametrize("cut", [1, 2, 3, 6])
+def test_train_again_after_an_interrupted_accuracy_check(cut):
+    # Ctrl-C in a notebook while an accuracy check scores the data (the cut-th
+    # scoring call: 1-2 are the checks after step 1, 3 and 6 fall in epoch-end
+    # checks), then train() again: the same run as without the interruption
+    class Interrupted(Softmax):
+        scoring_calls = None                           # not counting yet
+
+        def loss(self, X, y=None):
+            if y is None and self.scoring_calls is not None:
+                self.scoring_calls += 1
+                if self.scoring_calls == cut:
+                    raise KeyboardInterrupt
+            return super().loss(X, y)
+
+    kw = quiet(update_rule="sgd_momentum", optim_config={"learning_rate": 0.1}, lr_decay=0.5,
+               batch_size=20, num_epochs=3, seed=0)
+    straight = Solver(Softmax(), blobs(), **kw)
+    straight.train()
+    model = Interrupted()
+    s = Solver(model, blobs(), **kw)                   # (its constructor scores one sample)
+    model.scoring_calls = 0
+    with pytest.raises(KeyboardInterrupt):
+        s.train()
+    s.train()
+    assert len(s.val_acc_history) == len(straight.val_acc_history) == 4
+    _assert_same_run(straight, s)
+
+
 # ---------------------------------------------------------------------------
 # checkpoints
 # ---------------------------------------------------------------------------
