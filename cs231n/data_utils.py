@@ -13,8 +13,11 @@ Python 2) of a dict with
 
 The batches are read with a *restricted* unpickler that only admits the globals the
 official files contain (numpy's array reconstruction, ``numpy.ndarray`` and
-``numpy.dtype``), so a planted pickle cannot run code, and every batch is validated
-(shape, dtype, label range) before use.
+``numpy.dtype``) plus the three a batch re-pickled by Python 3 may contain (``bytes``
+as ``_codecs.encode(text, "latin1")`` at protocols 0-2, numpy's ``_frombuffer`` at
+protocol 5, numpy's ``scalar`` for labels stored as numpy integers), so a planted
+pickle cannot run code, and every batch is validated (shape, dtype, label range)
+before use.
 
 Where the data lives (first match wins; see :func:`find_cifar10_dir`):
 
@@ -101,19 +104,74 @@ class CIFAR10SubsetWarning(UserWarning):
 # imported by name.
 _RECONSTRUCT = np.empty(0).__reduce__()[0]
 
+# numpy's constructor of an array from a buffer, what ``ndarray.__reduce_ex__(5)``
+# (pickle protocol 5) references: ``numpy._core.numeric._frombuffer`` in numpy 2,
+# ``numpy.core.numeric._frombuffer`` in numpy 1.x. Obtained from numpy itself, like
+# ``_RECONSTRUCT``.
+_FROMBUFFER = np.zeros(1, np.uint8).__reduce_ex__(5)[0]
+# numpy's scalar constructor ``scalar(dtype, raw_bytes)``, what a pickled numpy integer
+# (e.g. a label stored as ``np.int64``) references: ``numpy._core.multiarray.scalar``
+# in numpy 2, ``numpy.core.multiarray.scalar`` in numpy 1.x.
+_SCALAR = np.int64(0).__reduce__()[0]
+
 # The only globals an official CIFAR-10 batch references (checked with pickletools on
 # the real files: GLOBAL numpy.core.multiarray._reconstruct, numpy.ndarray,
-# numpy.dtype). ``numpy._core`` is how numpy 2 names the same function.
+# numpy.dtype), plus the ones a batch re-pickled by Python 3 references
+# (``_codecs.encode`` for ``bytes`` at protocols 0-2, admitted separately through
+# ``_latin1_encoder``; numpy's ``_frombuffer`` at protocol 5; numpy's ``scalar`` for
+# labels held as numpy integers). These only build bytes, arrays and numpy scalars
+# (PyTorch's weights-only unpickler admits the same ones). Every numpy function is
+# listed under both spellings: ``numpy.core`` (numpy 1.x) and ``numpy._core`` (numpy 2),
+# both mapped to the object this numpy provides.
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
     ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy.core.multiarray", "scalar"): _SCALAR,
+    ("numpy._core.multiarray", "scalar"): _SCALAR,
+    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
+    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
 }
+#: How pickle (protocols 0-2) stores ``bytes``: ``_codecs.encode(text, "latin1")``.
+_CODECS_ENCODE = ("_codecs", "encode")
+
+
+def _latin1_encoder(source):
+    """A stand-in for ``_codecs.encode`` that only does what pickle asks of it.
+
+    Python 3 pickles ``b`` at protocols 0-2 as ``_codecs.encode(b.decode("latin1"),
+    "latin1")``. The stand-in returns exactly that, ``text.encode("latin1")``, and
+    refuses any other call (another codec, a non-``str`` argument, an ``errors``
+    handler), so admitting the global cannot reach any codec but latin-1.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        The file being read, named in the error message.
+
+    Returns
+    -------
+    callable
+        ``encode(obj, encoding="utf-8", errors="strict") -> bytes``.
+    """
+    def encode(obj, encoding="utf-8", errors="strict"):
+        if not (isinstance(obj, str) and encoding in ("latin1", "latin-1")
+                and errors == "strict"):
+            raise UnsafePickleError(
+                f"{source}: refusing the call _codecs.encode({type(obj).__name__}, "
+                f"{encoding!r}, {errors!r}); pickle only stores bytes as "
+                "_codecs.encode(str, 'latin1'). The file is not a CIFAR-10 batch and may "
+                "be malicious; delete it and download the data again."
+            )
+        return obj.encode("latin1")
+
+    return encode
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only the globals listed in ``_ALLOWED_GLOBALS``.
+    """Unpickler that resolves only the globals listed in ``_ALLOWED_GLOBALS`` (and
+    ``_codecs.encode``, restricted to latin-1, see :func:`_latin1_encoder`).
 
     Every other ``module.name`` (e.g. ``os.system``, ``builtins.eval``) raises
     :class:`UnsafePickleError` *before* anything is called, so a planted pickle
@@ -127,14 +185,18 @@ class _RestrictedUnpickler(pickle.Unpickler):
         self._source = source
 
     def find_class(self, module, name):  # noqa: D401 - pickle hook
+        if (module, name) == _CODECS_ENCODE:
+            return _latin1_encoder(self._source)
         try:
             return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:
             raise UnsafePickleError(
                 f"{self._source}: refusing to load the global {module}.{name}; a CIFAR-10 "
-                "batch only references numpy array reconstruction (numpy.core.multiarray."
-                "_reconstruct, numpy.ndarray, numpy.dtype). The file is not an official "
-                "CIFAR-10 batch and may be malicious; delete it and download the data again."
+                "batch only references numpy array and scalar reconstruction (numpy.core."
+                "multiarray._reconstruct / .scalar, numpy.core.numeric._frombuffer, "
+                "numpy.ndarray, numpy.dtype) and _codecs.encode for bytes. The file is not "
+                "an official CIFAR-10 batch and may be malicious; delete it and download "
+                "the data again."
             ) from None
 
     def persistent_load(self, pid):
@@ -168,7 +230,7 @@ def load_pickle(f):
     """Load a pickle with the restricted (CIFAR-10 only) unpickler.
 
     Kept for compatibility with the official starter's helper of the same name, but
-    safe: only numpy array reconstruction is admitted.
+    safe: only numpy array and scalar reconstruction and latin-1 ``bytes`` are admitted.
 
     Parameters
     ----------
@@ -229,18 +291,27 @@ def _read_batch(filename):
     if isinstance(labels, np.ndarray):
         ok = labels.ndim == 1 and np.issubdtype(labels.dtype, np.integer)
     else:
-        ok = all(isinstance(v, int) and not isinstance(v, bool) for v in labels)
+        # Python ints (official files) or numpy integers (a re-pickled batch); not bools.
+        ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels)
     if not ok:
         raise CIFAR10FormatError(f"{path}: 'labels' must hold integers only")
-    y = np.asarray(labels, dtype=np.int64)
-    if y.shape != (n,):
+    if len(labels) != n:
         raise CIFAR10FormatError(
-            f"{path}: 'labels' has {y.size} entries, expected {n} (one per row of 'data')"
+            f"{path}: 'labels' has {len(labels)} entries, expected {n} (one per row of 'data')"
         )
-    if y.min() < 0 or y.max() >= _NUM_CLASSES:
+    # Range check on exact Python ints *before* converting to int64, so that a huge
+    # value (2**70, or a uint64 above 2**63) is a format error, not an OverflowError
+    # or a silent wrap-around.
+    if isinstance(labels, np.ndarray):
+        lo, hi = int(labels.min()), int(labels.max())
+    else:
+        lo, hi = min(map(int, labels)), max(map(int, labels))
+    if lo < 0 or hi >= _NUM_CLASSES:
         raise CIFAR10FormatError(
-            f"{path}: labels must lie in 0..{_NUM_CLASSES - 1}, got values in [{y.min()}, {y.max()}]"
+            f"{path}: labels must lie in 0..{_NUM_CLASSES - 1}, got values in [{lo}, {hi}]"
         )
+    # A copy: a protocol-5 array may be a read-only view of the pickle's bytes.
+    y = np.array(labels, dtype=np.int64)
     return data, y
 
 

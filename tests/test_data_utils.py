@@ -1,6 +1,9 @@
 """Tests of cs231n.data_utils: CIFAR-10 batch reading, safety, location order, splits."""
+import codecs
 import os
 import pickle
+import pickletools
+import re
 import warnings
 from pathlib import Path
 
@@ -132,6 +135,153 @@ def test_eval_in_pickle_is_refused(tmp_path):
     assert not marker.exists()
 
 
+# --------------------------------------------------------------------------- #
+# Batches re-pickled by Python 3 (any protocol) and what stays refused
+# --------------------------------------------------------------------------- #
+def _official_dict(rows, labels):
+    """The official batch layout (bytes keys and strings), as conftest writes it."""
+    return {
+        b"batch_label": b"training batch 1 of 5",
+        b"labels": labels,
+        b"data": rows,
+        b"filenames": [f"image_{i:05d}.png".encode() for i in range(rows.shape[0])],
+    }
+
+
+def _globals_of(raw):
+    """``module.name`` of every global a pickle references (GLOBAL / STACK_GLOBAL)."""
+    found, strings = set(), []
+    for op, arg, _ in pickletools.genops(raw):
+        if op.name == "GLOBAL":
+            found.add(arg.replace(" ", "."))
+        elif op.name == "STACK_GLOBAL":
+            found.add(f"{strings[-2]}.{strings[-1]}")
+        elif isinstance(arg, str):
+            strings.append(arg)
+    return found
+
+
+@pytest.mark.parametrize("protocol", range(6))
+@pytest.mark.parametrize("label_kind", ["int", "np.int64", "ndarray"])
+def test_python3_pickle_of_any_protocol_loads_equal(tmp_path, rng, protocol, label_kind):
+    rows = rng.integers(0, 256, size=(4, 3072), dtype=np.uint8)
+    labels = [7, 0, 9, 3]
+    stored = {"int": list(labels), "np.int64": [np.int64(v) for v in labels],
+              "ndarray": np.array(labels, dtype=np.int64)}[label_kind]
+    path = tmp_path / "data_batch_1"
+    with open(path, "wb") as fh:
+        pickle.dump(_official_dict(rows, stored), fh, protocol=protocol)
+    refs = _globals_of(path.read_bytes())
+    if protocol <= 2:   # how Python 3 writes bytes at protocols 0-2
+        assert "_codecs.encode" in refs
+    if protocol == 5:   # numpy's protocol-5 array reconstruction
+        assert any(r.endswith("numeric._frombuffer") for r in refs)
+    if label_kind == "np.int64":
+        assert any(r.endswith("multiarray.scalar") for r in refs)
+    X, y = load_CIFAR_batch(path)
+    np.testing.assert_array_equal(X, _to_nhwc(rows))
+    assert y.dtype == np.int64 and y.shape == (4,) and y.tolist() == labels
+    y[0] = 1                                   # a writable array of its own
+    with open(path, "rb") as fh:               # the bytes come back unchanged too
+        d = data_utils.load_pickle(fh)
+    assert d[b"batch_label"] == b"training batch 1 of 5"
+    assert d[b"filenames"] == [f"image_{i:05d}.png".encode() for i in range(4)]
+    np.testing.assert_array_equal(d[b"data"], rows)
+
+
+def _respell_numpy(raw, protocol, prefix):
+    """Rename ``numpy.core`` / ``numpy._core`` globals of a pickle to ``prefix``."""
+    if protocol >= 4:   # STACK_GLOBAL: length-prefixed strings, then re-frame
+        def short(m):
+            text = f"{prefix}.{m.group(2).decode()}".encode()
+            return b"\x8c" + bytes([len(text)]) + text
+        raw = re.sub(rb"\x8c[\x00-\xff](numpy\._?core)\.(multiarray|numeric)(?=[\x00-\xff])",
+                     short, raw)
+        return pickletools.optimize(raw)
+    return re.sub(rb"c(numpy\._?core)\.(multiarray|numeric)\n",
+                  lambda m: b"c" + prefix.encode() + b"." + m.group(2) + b"\n", raw)
+
+
+@pytest.mark.parametrize("prefix", ["numpy.core", "numpy._core"])   # numpy 1.x, numpy 2
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_both_numpy_spellings_are_admitted(tmp_path, rng, prefix, protocol):
+    rows = rng.integers(0, 256, size=(2, 3072), dtype=np.uint8)
+    raw = pickle.dumps({"data": rows, "labels": [np.int64(4), np.int64(8)]}, protocol=protocol)
+    raw = _respell_numpy(raw, protocol, prefix)
+    numpy_refs = {r for r in _globals_of(raw) if r.startswith("numpy.") and r.count(".") > 1}
+    assert numpy_refs and all(r.startswith(prefix + ".") for r in numpy_refs)
+    path = tmp_path / "b"
+    path.write_bytes(raw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # resolved by the allow-list, never imported
+        X, y = load_CIFAR_batch(path)
+    np.testing.assert_array_equal(X, _to_nhwc(rows))
+    assert y.tolist() == [4, 8]
+
+
+class _Reduces:
+    """Pickles as ``function(*args)``."""
+
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return (self.function, self.args)
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+@pytest.mark.parametrize("payload, refused", [
+    ("system", r"(os|posix|nt)\.system"),
+    ("eval", r"(__builtin__|builtins)\.eval"),
+    ("getattr", r"(__builtin__|builtins)\.getattr"),
+], ids=["os.system", "eval", "getattr"])
+def test_admitted_globals_do_not_open_the_door(tmp_path, rng, protocol, payload, refused):
+    # Bytes, an array and numpy integers come first (so _codecs.encode, _frombuffer and
+    # scalar are admitted and used), then the dangerous global: still refused, never run.
+    marker = tmp_path / "pwned"
+    bad = {"system": _Reduces(os.system, f"touch {marker}"),
+           "eval": _Reduces(eval, f"open({str(marker)!r}, 'w').close()"),
+           "getattr": _Reduces(getattr, "x", "upper")}[payload]
+    d = _official_dict(rng.integers(0, 256, size=(1, 3072), dtype=np.uint8), [np.int64(1)])
+    d[b"zz_payload"] = bad
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps(d, protocol=protocol))
+    with pytest.raises(UnsafePickleError, match="refusing to load the global " + refused) as err:
+        load_CIFAR_batch(path)
+    assert str(path) in str(err.value) and "delete it" in str(err.value)
+    assert not marker.exists()
+
+
+def test_codecs_encode_is_admitted_only_as_pickle_uses_it(tmp_path):
+    path = tmp_path / "b"
+    # what pickle writes for b"\x00\xffab" at protocols 0-2: fine
+    path.write_bytes(pickle.dumps(_Reduces(codecs.encode, "\x00\xffab", "latin1"), protocol=2))
+    with open(path, "rb") as fh:
+        assert data_utils.load_pickle(fh) == b"\x00\xffab"
+    # any other codec or argument: refused before the codec runs
+    for args in [("abc", "rot13"), (b"abc", "zlib_codec"), ("abc", "utf-8"),
+                 ("\u20ac", "latin1", "ignore"), (b"abc", "latin1")]:
+        path.write_bytes(pickle.dumps(_Reduces(codecs.encode, *args), protocol=2))
+        with open(path, "rb") as fh, pytest.raises(UnsafePickleError, match=r"_codecs\.encode"):
+            data_utils.load_pickle(fh)
+
+
+@pytest.mark.parametrize("labels, shown", [
+    ([0, 2**70], str(2**70)),
+    ([np.uint64(2**64 - 1), np.int64(0)], str(2**64 - 1)),
+    (np.array([0, 2**64 - 1], dtype=np.uint64), str(2**64 - 1)),
+    ([-2**70, 3], str(-2**70)),
+])
+def test_huge_label_is_a_format_error(tmp_path, labels, shown):
+    path = tmp_path / "data_batch_4"
+    path.write_bytes(pickle.dumps({"data": np.zeros((2, 3072), np.uint8), "labels": labels},
+                                  protocol=4))
+    with pytest.raises(CIFAR10FormatError) as err:
+        load_CIFAR_batch(path)
+    msg = str(err.value)
+    assert "data_batch_4" in msg and "0..9" in msg and shown in msg
+
+
 @pytest.mark.parametrize("keep", [0, 1, 100, 5000, "half"])
 def test_truncated_batch_names_the_file(tmp_path, write_cifar_batch, rng, keep):
     path = tmp_path / "data_batch_3"
@@ -163,6 +313,10 @@ def _good():
     (lambda d: d.update(labels=[0, 10]), "0..9"),
     (lambda d: d.update(labels=[-1, 0]), "0..9"),
     (lambda d: d.update(labels=[0.0, 1.0]), "integers"),
+    (lambda d: d.update(labels=[np.float64(0), np.float64(1)]), "integers"),
+    (lambda d: d.update(labels=[True, False]), "integers"),
+    (lambda d: d.update(labels=[np.bool_(True), np.bool_(False)]), "integers"),
+    (lambda d: d.update(labels=[np.int64(0), np.int64(10)]), "0..9"),
     (lambda d: d.pop("labels"), "lacks"),
 ])
 def test_invalid_contents_are_rejected(tmp_path, change, fragment):

@@ -482,3 +482,89 @@ def test_get_datasets_sh_wraps_the_module(tmp_path, official):
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()) == tmp_path / "out" / "cifar-10-batches-py"
     _assert_loaded_equals(tmp_path / "out" / "cifar-10-batches-py", official)
+
+
+def test_cli_dest_below_a_regular_file_is_an_error_not_a_traceback(tmp_path, official, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder\n")
+    dest = afile / "x"
+    rc = main(["download", "--dest", str(dest), "--archive", str(official["path"]),
+               "--md5", official["md5"], "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err.startswith("error: Not a directory") and str(dest) in err
+    assert "Traceback" not in err
+    assert afile.read_text() == "not a folder\n"
+
+
+@pytest.mark.parametrize("exc, shown", [
+    (OSError(28, "No space left on device"), "No space left on device (while installing"),
+    (PermissionError(13, "Permission denied", "/some/where/file"),
+     "Permission denied: /some/where/file"),
+    (FileNotFoundError(2, "No such file or directory", "/a/b", None, "/c/d"),
+     "No such file or directory: /a/b -> /c/d"),
+])
+def test_cli_any_os_error_is_a_message_naming_the_path(tmp_path, official, monkeypatch,
+                                                       capsys, exc, shown):
+    def failing_install(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(_download, "_install", failing_install)
+    dest = tmp_path / "d"
+    rc = main(["download", "--dest", str(dest), "--archive", str(official["path"]),
+               "--md5", official["md5"], "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err.startswith("error: " + shown) and "Traceback" not in err
+    if exc.filename is None:
+        assert str(dest) in err
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--timeout", "-1"], "argument --timeout: must be a finite number > 0"),
+    (["--timeout", "0"], "argument --timeout: must be a finite number > 0"),
+    (["--timeout", "nan"], "argument --timeout: must be a finite number > 0"),
+    (["--timeout", "inf"], "argument --timeout: must be a finite number > 0"),
+    (["--timeout", "soon"], "argument --timeout: expected a number of seconds"),
+    (["--md5", "xyz"], "argument --md5: expected 32 hexadecimal digits"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_cli_usage_errors_exit_2_with_usage(tmp_path, capsys, argv, fragment):
+    dest = tmp_path / "d"
+    assert main(["download", "--dest", str(dest), "--quiet", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m cs231n.datasets") and fragment in err
+    assert not dest.exists()
+
+
+def test_cli_help_returns_zero(capsys):
+    assert main(["download", "--help"]) == 0
+    assert "--timeout" in capsys.readouterr().out
+
+
+def test_failed_download_removes_the_empty_dest_it_created(tmp_path, dead_url, capsys):
+    dest = tmp_path / "new" / "deeper" / "d"
+    with pytest.raises(DownloadError):
+        _run(dest, url=dead_url)
+    assert not (tmp_path / "new").exists()
+    # through the command line too
+    assert main(["download", "--url", dead_url, "--dest", str(dest), "--quiet"]) == 1
+    assert not (tmp_path / "new").exists()
+
+
+def test_failed_download_keeps_folders_it_did_not_create_or_that_hold_files(
+        tmp_path, dead_url, server, official, monkeypatch):
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    with pytest.raises(DownloadError):
+        _run(existing / "d", url=dead_url)
+    assert existing.is_dir() and _listing(existing) == []
+    # the download worked, the extraction failed: the verified archive stays for a rerun
+    def failing_install(*args, **kwargs):
+        raise UnsafeArchiveError("extraction failed")
+
+    monkeypatch.setattr(_download, "_install", failing_install)
+    dest = tmp_path / "fresh" / "d"
+    with pytest.raises(UnsafeArchiveError):
+        _run(dest, url=server + "/cifar-10-python.tar.gz", md5=official["md5"])
+    assert _listing(dest) == ["cifar-10-python.tar.gz"]

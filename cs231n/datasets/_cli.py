@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 
 from .. import data_utils
@@ -11,13 +13,50 @@ from ._download import (
     ChecksumError,
     DownloadError,
     UnsafeArchiveError,
+    _check_md5_arg,
     default_dest,
     download_cifar10,
 )
 
 
 def _md5_arg(text):
-    return None if text.lower() in ("none", "skip", "") else text
+    """``--md5``: 32 hex digits, or none/skip/'' for no check; else a usage error."""
+    if text.lower() in ("none", "skip", ""):
+        return None
+    try:
+        return _check_md5_arg(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected 32 hexadecimal digits or 'none', got {text!r}") from None
+
+
+def _timeout_arg(text):
+    """``--timeout``: a finite number of seconds > 0; else a usage error."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def _os_error_message(exc, dest):
+    """Describe an ``OSError`` of the download/extract step, naming the path involved.
+
+    Our own ``FileNotFoundError`` / ``FileExistsError`` messages already name it; a
+    system error names ``exc.filename`` (and ``exc.filename2``), or else ``dest``
+    (the destination folder; ``None`` when the command installs nothing).
+    """
+    if exc.errno is None or exc.strerror is None:
+        return str(exc)
+    if exc.filename is None:
+        where = f" (while installing CIFAR-10 into {dest})" if dest is not None else ""
+        return f"{exc.strerror}{where}"
+    text = f"{exc.strerror}: {os.fsdecode(exc.filename)}"
+    if exc.filename2 is not None:
+        text += f" -> {os.fsdecode(exc.filename2)}"
+    return text
 
 
 def build_parser():
@@ -47,7 +86,7 @@ def build_parser():
                     help="replace an existing cifar-10-batches-py and ignore a cached archive")
     dl.add_argument("--keep-archive", action="store_true",
                     help="keep DEST/cifar-10-python.tar.gz after extracting")
-    dl.add_argument("--timeout", type=float, default=15.0,
+    dl.add_argument("--timeout", type=_timeout_arg, default=15.0,
                     help="network timeout in seconds (default: %(default)s)")
     dl.add_argument("--quiet", action="store_true", help="no messages, no progress bar")
     sub.add_parser("where", help="print the CIFAR-10 directory the loader would use",
@@ -57,7 +96,13 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the command line; return the exit status (0 success, 1 failure, 2 usage).
+    """Run the command line; return the exit status.
+
+    A usage error (unknown option, ``--timeout`` not a number > 0, ``--md5`` not 32
+    hex digits) prints the usage and returns 2, like argparse; a failure of the
+    download or extract step (network, checksum, unsafe archive, any ``OSError``
+    such as a ``--dest`` below a regular file) prints ``error: ...`` naming the
+    path and returns 1, without a traceback.
 
     Parameters
     ----------
@@ -67,8 +112,12 @@ def main(argv=None):
     Returns
     -------
     int
+        0 success (also ``--help``), 1 failure, 2 usage error, 130 interrupted.
     """
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2): return, do not exit
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         if args.command == "where":
             print(data_utils.find_cifar10_dir())
@@ -80,9 +129,15 @@ def main(argv=None):
         if args.quiet:
             print(path)
         return 0
-    except (DownloadError, ChecksumError, UnsafeArchiveError, FileNotFoundError,
-            FileExistsError, data_utils.CIFAR10FormatError, ValueError, TypeError) as exc:
+    except (DownloadError, ChecksumError, UnsafeArchiveError,
+            data_utils.CIFAR10FormatError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # FileNotFoundError, FileExistsError, NotADirectoryError, ...
+        dest = None
+        if args.command == "download":
+            dest = default_dest() if args.dest is None else args.dest
+        print(f"error: {_os_error_message(exc, dest)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; nothing incomplete was left behind", file=sys.stderr)

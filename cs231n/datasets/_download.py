@@ -398,6 +398,11 @@ def download_cifar10(dest=None, url=CIFAR10_URL, archive=None, *, md5=CIFAR10_MD
         A member could escape the target folder, or the archive is not CIFAR-10.
     FileExistsError
         ``cifar-10-batches-py`` exists but is incomplete and ``force`` is False.
+    OSError
+        ``dest`` cannot be created or written (e.g. it lies below a regular file).
+
+    On any failure, the folders this call created for ``dest`` are removed again
+    when they are empty (a verified downloaded archive is kept for a rerun).
     """
     md5 = _check_md5_arg(md5)
     if not isinstance(url, str) or not url:
@@ -422,7 +427,46 @@ def download_cifar10(dest=None, url=CIFAR10_URL, archive=None, *, md5=CIFAR10_MD
             raise FileExistsError(
                 f"{target} exists but is incomplete (missing {', '.join(missing)}); rerun "
                 "with --force (force=True) to replace it")
-    dest.mkdir(parents=True, exist_ok=True)
+    created = _make_dest(dest)
+    try:
+        return _get_and_install(dest, target, url, archive, md5, force, keep_archive,
+                                timeout, progress, validate, log)
+    except BaseException:
+        _remove_empty(created)
+        raise
+
+
+def _make_dest(dest):
+    """Create ``dest`` and its missing parents; return the folders created, outermost first."""
+    missing = []
+    for folder in (dest, *dest.parents):
+        if os.path.lexists(folder):
+            break
+        missing.append(folder)
+    missing.reverse()
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        _remove_empty(missing)
+        raise
+    return missing
+
+
+def _remove_empty(created):
+    """Remove the folders a call created (outermost first in ``created``), innermost
+    first, as long as they are empty; ``rmdir`` never deletes anything inside."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            break
+
+
+def _get_and_install(dest, target, url, archive, md5, force, keep_archive, timeout,
+                     progress, validate, log):
+    """Steps 2 and 3 of :func:`download_cifar10` once ``dest`` exists; return ``target``."""
     _remove_stale(dest)
 
     cached = dest / ARCHIVE_NAME
