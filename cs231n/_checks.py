@@ -228,6 +228,9 @@ def conv_settings(x, w, b, conv_param, float_only=False):
             f"w has shape {w.shape}, expected (F, {x.shape[1]}, HH, WW): its channels must "
             f"match x of shape {x.shape}"
         )
+    if 0 in w.shape:
+        raise ValueError(f"w has shape {w.shape}: filters, channels and the filter's height "
+                         "and width must each be at least 1")
     check("b", b)
     check_shape("b", b, (F,), f"to match w of shape {w.shape}")
     check_param_dict("conv_param", conv_param)

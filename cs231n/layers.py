@@ -235,10 +235,19 @@ def svm_loss(x, y):
 # Normalisation layers (thin wrappers over cs231n._norm)
 # --------------------------------------------------------------------------
 
-def _check_norm_inputs(x, gamma, beta, param_shape, what):
-    """x must already be checked; gamma and beta must have ``param_shape``."""
+def _check_norm_inputs(x, gamma, beta, param_shape, what, stat_axes):
+    """x must already be checked; gamma and beta must have ``param_shape``.
+
+    ``stat_axes`` are the axes of x each statistic is taken over: an empty one
+    (a mean of nothing) is refused, while no statistics at all (batch norm with
+    zero features) gives empty results.
+    """
     if x.shape[0] < 1:
         raise ValueError(f"x must hold at least one example, got shape {x.shape}")
+    if any(x.shape[ax] == 0 for ax in stat_axes):
+        raise ValueError(
+            f"x has shape {x.shape}: each statistic would be a mean over no element "
+            f"(axes {tuple(stat_axes)}); every one of them needs at least one")
     for name, a in (("gamma", gamma), ("beta", beta)):
         check_array(name, a)
         if a.shape != param_shape:
@@ -355,7 +364,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         your own implementation may store any object).
     """
     check_float_array("x", x, ndim=2)
-    _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per feature")
+    _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per feature", (0,))
     N, D = x.shape
     return _batch_stat_norm(x, gamma, beta, bn_param, (N, D), (0,))
 
@@ -477,7 +486,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
         your own implementation may store any object).
     """
     check_float_array("x", x, ndim=2)
-    _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per feature")
+    _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per feature", (1,))
     _, eps, _ = _norm_settings("ln_param", ln_param, modes_needed=False)
     N, D = x.shape
     # TODO: Implement layer normalization: batch norm with the roles of the
@@ -535,7 +544,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
         your own implementation may store any object).
     """
     check_float_array("x", x, ndim=4)
-    _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per channel")
+    _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per channel", (0, 2, 3))
     N, C, H, W = x.shape
     # Reducing over axes (0, 2) of the free (N, C, H*W) view needs no transpose.
     return _batch_stat_norm(x, gamma, beta, bn_param, (N, C, H * W), (0, 2))
@@ -590,7 +599,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     """
     check_float_array("x", x, ndim=4)
     N, C, H, W = x.shape
-    _check_norm_inputs(x, gamma, beta, (1, C, 1, 1), "shape (1, C, 1, 1)")
+    _check_norm_inputs(x, gamma, beta, (1, C, 1, 1), "shape (1, C, 1, 1)", (1, 2, 3))
     G = check_int("G", G, minimum=1)
     if C % G != 0:
         raise ValueError(f"G must divide the number of channels C={C}, got G={G}")

@@ -15,6 +15,7 @@ import re
 import numpy as np
 import pytest
 
+from cs231n import fast_layers as F
 from cs231n import layers as L
 
 
@@ -600,3 +601,34 @@ def test_np_matrix_is_refused_by_name(k):
     name, fn, args = _matrix_cases()[k]
     assert_raises_unchanged(TypeError, rf"^{name} must be a numpy array, not np.matrix; "
                             rf"convert it with np.asarray\({name}\)$", fn, *args)
+
+
+# --------------------------------------------------------------------------
+# zero-length axes: a clear error, not a numpy reshape error deep inside
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fn, args", [
+    (L.layernorm_forward, (np.zeros((3, 0)), np.zeros(0), np.zeros(0), {})),
+    (L.spatial_batchnorm_forward, (np.zeros((2, 3, 0, 4)), np.ones(3), np.zeros(3), {"mode": "train"})),
+    (L.spatial_groupnorm_forward, (np.zeros((2, 0, 4, 4)), np.ones((1, 0, 1, 1)),
+                                   np.zeros((1, 0, 1, 1)), 1, {})),
+    (L.spatial_groupnorm_forward, (np.zeros((2, 4, 4, 0)), np.ones((1, 4, 1, 1)),
+                                   np.zeros((1, 4, 1, 1)), 2, {})),
+])
+def test_norm_layers_refuse_statistics_over_nothing(fn, args):
+    # (no statistics at all, as batch norm with zero features, gives empty results:
+    # test_empty_feature_axis_gives_empty_results)
+    assert_raises_unchanged(ValueError, r"^x has shape \(.*\): each statistic would be a mean "
+                            r"over no element \(axes \(", fn, *args)
+
+
+@pytest.mark.parametrize("w_shape", [(0, 2, 3, 3), (2, 2, 0, 3), (2, 2, 3, 0)])
+@pytest.mark.parametrize("conv", [L.conv_forward_naive, F.conv_forward_fast])
+def test_conv_refuses_empty_filters(conv, w_shape):
+    x = np.zeros((1, 2, 5, 5))
+    assert_raises_unchanged(ValueError, r"^w has shape .*: filters, channels and the filter's "
+                            r"height and width must each be at least 1$", conv, x,
+                            np.zeros(w_shape), np.zeros(w_shape[0]), {"stride": 1, "pad": 1})
+    x0 = np.zeros((1, 0, 5, 5))
+    assert_raises_unchanged(ValueError, r"^w has shape \(2, 0, 3, 3\)", conv, x0,
+                            np.zeros((2, 0, 3, 3)), np.zeros(2), {"stride": 1, "pad": 1})
