@@ -599,6 +599,115 @@ def test_pool_one_image_per_block_matches_naive(case, rng, monkeypatch):
     check_pool_against_naive(x, pool_param(ph, pw, s), rng)
 
 
+# Non-finite upstream gradients: (N, C, H, W, pool_height, pool_width, stride)
+NONFINITE_POOL_CASES = [
+    (2, 3, 8, 8, 2, 2, 2),     # 2x2 stride 2, tiles
+    (2, 2, 9, 9, 3, 3, 2),     # 3x3 stride 2, overlapping
+    (2, 2, 7, 8, 3, 3, 1),     # 3x3 stride 1, heavy overlap
+    (2, 2, 9, 7, 2, 2, 2),     # does not tile (leftover row and column)
+    (2, 2, 10, 11, 2, 3, 4),   # gaps between windows, leftover columns
+]
+
+
+def nonfinite_dout(shape, dtype, rng):
+    """Small-integer gradient (sums exact in any order) with inf, -inf and NaN.
+
+    Each special value sits at a few positions, among them neighbouring
+    windows, so with overlapping pools a pixel can receive inf and -inf (NaN)
+    or inf twice.
+    """
+    dout = rng.integers(-4, 5, shape).astype(dtype)
+    Ho, Wo = shape[2:]
+    spots = [(0, 0, 0, 0), (0, 0, 0, 1), (0, 1, Ho - 1, Wo - 1), (1, 0, Ho // 2, 0),
+             (1, 0, Ho // 2, min(1, Wo - 1)), (1, 1, 0, Wo - 1), (0, 0, Ho - 1, 0)]
+    for k, spot in enumerate(spots):
+        dout[spot] = (np.inf, -np.inf, np.nan)[k % 3]
+    return dout
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in add:RuntimeWarning")  # inf + -inf
+@pytest.mark.parametrize("case", NONFINITE_POOL_CASES, ids=pool_case_id)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("data", ["distinct", "ties", "constant"])
+@pytest.mark.parametrize("block_bytes", [None, 1], ids=["blocks", "one_image_blocks"])
+def test_pool_backward_nonfinite_dout_matches_naive_exactly(case, dtype, data, block_bytes,
+                                                            rng, monkeypatch):
+    """inf, -inf and NaN in dout reach only the first maximum of their window.
+
+    Regression: routing by ``rem * hit`` and ``rem - part`` turned them into NaN
+    over the whole window (inf * 0 and inf - inf are NaN).
+    """
+    from cs231n.layers import max_pool_backward_naive, max_pool_forward_naive
+
+    if block_bytes is not None:
+        monkeypatch.setattr(fast_layers, "_POOL_BLOCK_BYTES", block_bytes)
+    N, C, H, W, ph, pw, s = case
+    if data == "distinct":
+        x = rng.permutation(N * C * H * W).reshape(N, C, H, W).astype(dtype)
+    elif data == "ties":
+        x = rng.integers(0, 3, (N, C, H, W)).astype(dtype)
+    else:
+        x = np.full((N, C, H, W), -1.5, dtype=dtype)
+    pp = pool_param(ph, pw, s)
+    out, cache = max_pool_forward_fast(x, pp)
+    dout = nonfinite_dout(out.shape, dtype, rng)
+    dx = max_pool_backward_fast(dout, cache)
+    _, cache_n = max_pool_forward_naive(x, pp)
+    dx_n = max_pool_backward_naive(dout, cache_n)
+    assert dx.dtype == dx_n.dtype == dtype
+    np.testing.assert_array_equal(dx, dx_n)                  # NaN == NaN here
+    np.testing.assert_array_equal(dx, loop_pool(x, ph, pw, s, dout)[1].astype(dtype))
+    # Only as many non-zero entries as the naive layer has (no spreading).
+    assert np.count_nonzero(dx) == np.count_nonzero(dx_n)
+
+
+@pytest.mark.parametrize("special", [np.inf, -np.inf, np.nan])
+def test_pool_backward_nonfinite_dout_hand_example(special):
+    """The reported case: x = arange(16) in 2x2 stride-2 windows."""
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    out, cache = max_pool_forward_fast(x, pool_param(2, 2, 2))
+    dout = np.ones_like(out)
+    dout[0, 0, 0, 0] = special
+    expected = np.zeros_like(x)
+    expected[0, 0, 1::2, 1::2] = dout[0, 0]                  # maxima at odd (row, col)
+    np.testing.assert_array_equal(max_pool_backward_fast(dout, cache), expected)
+
+
+def test_pool_backward_nonfinite_dout_longdouble():
+    """Dtypes without an integer of their size take the np.where path; same result."""
+    from cs231n.layers import max_pool_backward_naive, max_pool_forward_naive
+
+    rng = np.random.default_rng(5)
+    for case in NONFINITE_POOL_CASES[:3]:
+        N, C, H, W, ph, pw, s = case
+        x = rng.integers(0, 3, (N, C, H, W)).astype(np.longdouble)
+        pp = pool_param(ph, pw, s)
+        out, cache = max_pool_forward_fast(x, pp)
+        dout = nonfinite_dout(out.shape, np.longdouble, rng)
+        dx = max_pool_backward_fast(dout, cache)
+        assert dx.dtype == np.longdouble
+        np.testing.assert_array_equal(
+            dx, max_pool_backward_naive(dout, max_pool_forward_naive(x, pp)[1]))
+
+
+def test_pool_nan_in_x_output_nan_gradient_stays_in_window():
+    """Documented difference: with NaN in x the output is NaN as in the naive layer,
+    and each window's gradient lands on one entry of that window (which one may
+    differ from np.argmax's first NaN)."""
+    from cs231n.layers import max_pool_forward_naive
+
+    x = np.arange(36.0).reshape(1, 1, 6, 6)
+    x[0, 0, 0, 0] = x[0, 0, 3, 2] = x[0, 0, 5, 5] = np.nan
+    pp = pool_param(2, 2, 2)
+    out, cache = max_pool_forward_fast(x, pp)
+    np.testing.assert_array_equal(out, max_pool_forward_naive(x, pp)[0])
+    dout = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    dx = max_pool_backward_fast(dout, cache)
+    tiles = dx[0, 0].reshape(3, 2, 3, 2).transpose(0, 2, 1, 3).reshape(3, 3, 4)
+    np.testing.assert_array_equal(np.count_nonzero(tiles, axis=2), np.ones((3, 3)))
+    np.testing.assert_array_equal(tiles.sum(axis=2), dout[0, 0])
+
+
 # --------------------------------------------------------------------------
 # Property test: random small configurations
 # --------------------------------------------------------------------------
