@@ -627,12 +627,17 @@ class Solver:
         for p, w in self.model.params.items():
             if p not in grads:
                 raise ValueError(f"model.loss returned no gradient for parameter {p!r}")
+            if p not in self.optim_configs:
+                raise ValueError(
+                    f"model.params has a parameter {p!r} the Solver was not built with; "
+                    "build a new Solver after changing the model's parameters")
             # A shallow copy, so a failure below leaves the stored config as it was.
             next_w, next_config = self.update_rule(w, grads[p], dict(self.optim_configs[p]))
-            if np.shape(next_w) != w.shape:
+            if np.shape(next_w) != w.shape or getattr(next_w, "dtype", None) != w.dtype:
                 raise ValueError(
-                    f"the update rule returned shape {np.shape(next_w)} for parameter "
-                    f"{p!r} of shape {w.shape}"
+                    f"the update rule returned shape {np.shape(next_w)} and dtype "
+                    f"{getattr(next_w, 'dtype', type(next_w).__name__)} for parameter {p!r} "
+                    f"of shape {w.shape} and dtype {w.dtype}"
                 )
             if not np.isfinite(next_w).all():
                 raise self._diverged(f"the update of parameter {p!r} is not finite", loss, p)

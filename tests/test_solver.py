@@ -529,6 +529,50 @@ def test_train_again_after_an_interrupted_accuracy_check(cut):
     _assert_same_run(straight, s)
 
 
+def _bad_step_cases():
+    def wrong_shape(w, dw, config=None):
+        return np.zeros(w.size + 1), config
+
+    def wrong_dtype(w, dw, config=None):
+        return (w - 0.1 * dw).astype(np.float64), config
+
+    class NoGradForB(Softmax):
+        def loss(self, X, y=None):
+            out = super().loss(X, y)
+            return out if y is None else (out[0], {"W": out[1]["W"]})
+
+    class GainsAParam(Softmax):
+        def loss(self, X, y=None):
+            out = super().loss(X, y)
+            if y is not None:
+                self.params["extra"] = np.zeros(2, self.params["W"].dtype)
+                out[1]["extra"] = np.zeros(2, self.params["W"].dtype)
+            return out
+
+    return [
+        (Softmax(dtype=np.float32), dict(update_rule=wrong_shape),
+         r"^the update rule returned shape \(13,\) and dtype float64 for parameter 'W' of shape \(4, 3\)"),
+        (Softmax(dtype=np.float32), dict(update_rule=wrong_dtype),
+         r"^the update rule returned shape \(4, 3\) and dtype float64 for parameter 'W' of shape "
+         r"\(4, 3\) and dtype float32$"),
+        (NoGradForB(), {}, r"^model.loss returned no gradient for parameter 'b'$"),
+        (GainsAParam(), {}, r"^model.params has a parameter 'extra' the Solver was not built with"),
+    ]
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_a_step_that_cannot_be_applied_names_the_parameter_and_changes_nothing(k):
+    model, extra, pattern = _bad_step_cases()[k]
+    s = Solver(model, blobs(), **quiet(batch_size=20, num_epochs=1, seed=0, **extra))
+    before = {name: w.copy() for name, w in model.params.items()}
+    with pytest.raises(ValueError, match=pattern):
+        s.train()
+    for name, w in before.items():
+        np.testing.assert_array_equal(model.params[name], w)
+        assert model.params[name].dtype == w.dtype
+    assert s.loss_history == [] and s.iteration == 0
+
+
 # ---------------------------------------------------------------------------
 # checkpoints
 # ---------------------------------------------------------------------------
