@@ -587,8 +587,8 @@ class Solver:
         message = (
             f"Training diverged: {what} at iteration {it} / {self.num_iterations} "
             f"(during epoch {ep} / {self.num_epochs}). The update was not applied: the "
-            f"model keeps its last finite parameters; {best}. Try a smaller learning "
-            "rate or weight scale."
+            f"model keeps its last finite parameters and running statistics; {best}. "
+            "Try a smaller learning rate or weight scale."
         )
         return TrainingDivergedError(message, iteration=it, epoch=ep, loss=loss, param=param)
 
@@ -711,8 +711,9 @@ class Solver:
         TrainingDivergedError
             The loss or an updated parameter became nan/inf. The failing update is
             not applied: the model keeps the last finite parameters it had
-            (useful to inspect what went wrong), the histories stop at the last
-            good step, ``best_params`` and ``best_val_acc`` keep the best
+            (useful to inspect what went wrong) and the state its forward pass
+            wrote (batch-norm running statistics) is rolled back; the histories
+            stop at the last good step, ``best_params`` and ``best_val_acc`` keep the best
             validated state, and checkpoints already written are untouched (none
             is written for the failing step).
         """
