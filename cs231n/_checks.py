@@ -41,7 +41,7 @@ def _refuse_matrix(name, x):
 
 
 def check_array(name, x, ndim=None, min_ndim=None):
-    """Require ``x`` to be a numpy array, not ``np.matrix`` (optionally of a given ndim); return it."""
+    """Require ``x`` to be a numpy array, not ``np.matrix`` (optionally of a given ndim)."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {_describe(x)}")
     _refuse_matrix(name, x)

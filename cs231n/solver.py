@@ -713,9 +713,9 @@ class Solver:
             not applied: the model keeps the last finite parameters it had
             (useful to inspect what went wrong) and the state its forward pass
             wrote (batch-norm running statistics) is rolled back; the histories
-            stop at the last good step, ``best_params`` and ``best_val_acc`` keep the best
-            validated state, and checkpoints already written are untouched (none
-            is written for the failing step).
+            stop at the last good step, ``best_params`` and ``best_val_acc`` keep
+            the best validated state, and checkpoints already written are
+            untouched (none is written for the failing step).
         """
         ipe = self.iterations_per_epoch
         num_iterations = self.num_iterations
