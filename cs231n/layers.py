@@ -492,11 +492,8 @@ def layernorm_forward(x, gamma, beta, ln_param):
     # TODO: Implement layer normalization: batch norm with the roles of the
     # examples and the features swapped for the statistics (gamma and beta still
     # act per feature).
-    # What the tests check beyond the formulas: compute the mean and variance in
-    # float64 (x.astype(np.float64)), as float32 input with a large common
-    # offset (1e4 + randn) loses its spread in float32 sums; keep everything
-    # you return or store (out, the cache's arrays, running statistics) in x's
-    # dtype, so the backward pass computes in the wider of x's and dout's.
+    # Numerics as in the TODO of _batch_stat_norm: mean and variance in float64;
+    # out and the cache's arrays in x's dtype.
     ### BEGIN SOLUTION
     out, cache, _, _ = _norm.norm_forward(x, gamma, beta, eps, (N, D), (1,), (N, D), (0,))
     ### END SOLUTION
@@ -607,11 +604,8 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     # TODO: Implement spatial group normalization: per example, standardise each
     # group of C // G consecutive channels over its channels and pixels, then
     # scale and shift per channel.
-    # What the tests check beyond the formulas: compute the mean and variance in
-    # float64 (x.astype(np.float64)), as float32 input with a large common
-    # offset (1e4 + randn) loses its spread in float32 sums; keep everything
-    # you return or store (out, the cache's arrays, running statistics) in x's
-    # dtype, so the backward pass computes in the wider of x's and dout's.
+    # Numerics as in the TODO of _batch_stat_norm: mean and variance in float64;
+    # out and the cache's arrays in x's dtype.
     ### BEGIN SOLUTION
     out, cache, _, _ = _norm.norm_forward(
         x, gamma, beta, eps, (N, G, (C // G) * H * W), (2,), (N, C, H * W), (0, 2))

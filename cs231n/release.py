@@ -6,8 +6,8 @@ notebooks by a placeholder (``# YOUR CODE HERE`` + ``pass``, or
 ``*Your answer:* YOUR ANSWER HERE``); ``.ipynb`` outputs are cleared. In Markdown
 files the lines from ``<!-- instructor-only -->`` to ``<!-- /instructor-only -->``
 (each alone on its line; README's instructor tools, mutation scores, test counts of
-the full kit) are left out. Every other file is copied byte for byte. Left out: version control, caches, downloaded data,
-experiment runs, the kit's ``.gitignore`` patterns, and the rubric's
+the full kit) are left out. Every other file is copied byte for byte. Left out:
+version control, caches, downloaded data, experiment runs, the kit's ``.gitignore`` patterns, and the rubric's
 ``instructor_only`` files (these tools, the rubric, their tests and docs).
 
 Before the release is moved into place it is verified, and nothing is written if
@@ -265,6 +265,13 @@ def strip_instructor_blocks(text, where):
     return "".join(out)
 
 
+def _write_like(src, dst, text):
+    """Write ``text`` to ``dst`` (line ends as given) with ``src``'s permission bits."""
+    with open(dst, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    shutil.copymode(src, dst)
+
+
 def _check_outdir(kit, outdir, force):
     out = Path(outdir).resolve()
     root = kit.root
@@ -333,16 +340,12 @@ def build_release(outdir, source=None, rubric=None, keep=(), force=False, verify
                 text = src.read_text(encoding="utf-8")
                 new = strip_instructor_blocks(text, rel)
                 if new != text:
-                    with open(dst, "w", encoding="utf-8", newline="") as f:
-                        f.write(new)
-                    shutil.copymode(src, dst)
+                    _write_like(src, dst, new)
                     continue
             if rel in kit.texts:
                 new, _ = markers.release_source(kit.texts[rel], rel, keep_ids)
                 if new is not kit.texts[rel]:
-                    with open(dst, "w", encoding="utf-8", newline="") as f:
-                        f.write(new)
-                    shutil.copymode(src, dst)
+                    _write_like(src, dst, new)
                     stubbed += 1
                     continue
             shutil.copy2(src, dst)

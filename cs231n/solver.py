@@ -798,16 +798,21 @@ class Solver:
             "verbose": self.verbose,
         }
 
-    def _model_state(self):
-        """Extra model state (BN running statistics, dropout generators) to save."""
-        state = {}
+    def _model_state_dicts(self):
+        """The model's state dicts by attribute: a dict, or a list of dicts (``bn_params``)."""
+        dicts = {}
         for attr in _MODEL_STATE_ATTRS:
             value = getattr(self.model, attr, None)
             if isinstance(value, dict):
-                state[attr] = _savable_items(value)
+                dicts[attr] = value
             elif isinstance(value, (list, tuple)) and all(isinstance(d, dict) for d in value):
-                state[attr] = [_savable_items(d) for d in value]
-        return state
+                dicts[attr] = list(value)
+        return dicts
+
+    def _model_state(self):
+        """Extra model state (BN running statistics, dropout generators) to save."""
+        return {attr: (_savable_items(v) if isinstance(v, dict) else [_savable_items(d) for d in v])
+                for attr, v in self._model_state_dicts().items()}
 
     def save_checkpoint(self, path):
         """Write the full training state to ``path`` (``.npz``) and a ``.json`` sidecar.
@@ -961,13 +966,7 @@ class Solver:
         They are small (running statistics, settings, a generator), so a copy per
         step costs little next to the step itself.
         """
-        snap = {}
-        for attr in _MODEL_STATE_ATTRS:
-            value = getattr(self.model, attr, None)
-            if isinstance(value, dict) or (isinstance(value, (list, tuple))
-                                           and all(isinstance(d, dict) for d in value)):
-                snap[attr] = copy.deepcopy(list(value) if isinstance(value, tuple) else value)
-        return snap
+        return copy.deepcopy(self._model_state_dicts())
 
     def _roll_back_model_state(self, snap):
         """Put the model's state dicts back as :meth:`_snapshot_model_state` found them."""
