@@ -9,6 +9,45 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_CIFAR = REPO_ROOT.parent / "shared" / "datasets" / "cifar-10-batches-py"
 
 
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def load_expected(area):
+    """Expected values of one area, ``tests/data/<area>.npz``, as a dict of arrays.
+
+    The files are written by ``python tests/hidden/fixtures_<area>.py`` (instructor
+    only) from independent reference implementations; public tests compare against
+    them instead of computing the graded results themselves.
+    """
+    path = DATA_DIR / f"{area}.npz"
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def assert_close(function, check, got, expected, rtol=0.0, atol=0.0, what="out",
+                 against="the expected values"):
+    """Compare arrays; on failure raise one line naming the function, the check and
+    the size of the error, e.g. ``affine_forward (values): out differs from the
+    expected values by 3.2e-01, expected <= 1e-12 + 1e-12 * |expected|``."""
+    __tracebackhide__ = True
+    got_a, exp_a = np.asarray(got), np.asarray(expected)
+    if got_a.shape != exp_a.shape:
+        raise AssertionError(f"{function} ({check}): {what} has shape {got_a.shape}, "
+                             f"expected {exp_a.shape}")
+    if got_a.size == 0:
+        return
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(got_a.astype(np.float64) - exp_a.astype(np.float64))
+        bad = ~(diff <= atol + rtol * np.abs(exp_a.astype(np.float64)))
+    if bad.any():
+        worst = float(np.nanmax(np.where(np.isnan(diff), np.inf, diff)))
+        bound = f"{atol:.0e}" if rtol == 0 else (
+            f"{rtol:.0e} * |expected|" if atol == 0 else f"{atol:.0e} + {rtol:.0e} * |expected|")
+        raise AssertionError(f"{function} ({check}): {what} differs from {against} by "
+                             f"{worst:.1e} at {int(bad.sum())} of {bad.size} entries, "
+                             f"expected <= {bound}")
+
+
 @pytest.fixture
 def rng():
     """A fresh, seeded generator per test (never numpy's global state)."""
