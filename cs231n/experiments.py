@@ -68,7 +68,10 @@ import numpy as np
 from ._checks import check_int
 from .classifiers.cnn import ConvNet
 from .classifiers.fc_net import FullyConnectedNet
-from .solver import Solver, TrainingDivergedError, _in_notebook, _stderr_isatty
+from ._solver_state import in_notebook as _in_notebook
+from ._solver_state import progress_bar
+from ._solver_state import stderr_isatty as _stderr_isatty
+from .solver import Solver, TrainingDivergedError
 
 __all__ = [
     "FAST_ENV_VAR",
@@ -219,25 +222,11 @@ class _Bar:
     """One progress bar over every training iteration of an experiment (or none)."""
 
     def __init__(self, total, desc, enabled):
-        self.bar = None
+        self.bar, self.say = None, print
         if enabled:
-            try:
-                with warnings.catch_warnings():
-                    # In a notebook without ipywidgets tqdm.auto warns, then falls back.
-                    warnings.simplefilter("ignore")
-                    from tqdm.auto import tqdm
-            except ImportError:  # pragma: no cover - tqdm is a dependency
-                tqdm = None
-            if tqdm is not None:
-                # Fewer redraws when stderr is a log file rather than a terminal.
-                kwargs = dict(total=total, desc=desc, unit="it", dynamic_ncols=True,
-                              mininterval=0.1 if _stderr_isatty() else 5.0)
-                try:
-                    self.bar = tqdm(**kwargs)
-                except ImportError:  # notebook bar without ipywidgets: text bar
-                    from tqdm.std import tqdm as text_tqdm
-
-                    self.bar = text_tqdm(**kwargs)
+            # A text bar; in a notebook one display updated in place, so a notebook
+            # executed headless keeps the finished bar, not an empty widget.
+            self.bar, self.say = progress_bar(total, desc=desc)
 
     def tick(self, n=1):
         if self.bar is not None:
@@ -248,10 +237,7 @@ class _Bar:
             self.bar.set_postfix_str(text, refresh=False)
 
     def write(self, text):
-        if self.bar is not None:
-            self.bar.write(text)
-        else:
-            print(text)
+        self.say(text)
 
     def close(self):
         if self.bar is not None:

@@ -54,7 +54,8 @@ plt.rcParams["figure.figsize"] = (10.0, 8.0)
 
 FAST = experiments.is_fast()
 print("CS231N_FAST=1: shortened experiments" if FAST else "full experiments")
-rng = np.random.default_rng(231)  # every random draw below comes from this generator
+np.random.seed(231)  # as in the course: what the kit draws without a seed repeats
+rng = np.random.default_rng(231)  # the test inputs below come from this generator
 
 
 def check(name, error, expected):
@@ -74,9 +75,12 @@ for k, v in data.items():
 
 # %% [markdown]
 # ## Dropout: forward pass
-# Implement `dropout_forward`. Draw the mask from a `numpy.random.Generator` (never
-# numpy's global state): the one from `dropout_param['seed']` when a seed is given,
-# so that the same mask comes back on every call (gradient checks need this).
+# Implement `dropout_forward`. Draw the mask's uniform numbers with `rng.random(x.shape)`
+# from the generator the layer picks for you: `np.random.RandomState(seed)` when
+# `dropout_param['seed']` is given, so that the same mask comes back on every call
+# (gradient checks need this); else a `numpy.random.Generator` in `dropout_param['rng']`;
+# else numpy's global random state, as in the course, so `np.random.seed(231)` above
+# makes the masks below repeat.
 #
 # In training mode the fraction of zeros should be close to $1 - p$ and the mean of
 # the output close to the mean of the input; in test mode the output equals the input.

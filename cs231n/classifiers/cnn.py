@@ -12,7 +12,7 @@ from .._checks import check_int, check_positive_float, check_probability
 from ..fast_layers import *  # noqa: F401,F403
 from ..layer_utils import *  # noqa: F401,F403
 from ..layers import *  # noqa: F401,F403
-from .fc_net import _check_dtype, _check_xy, _model_rng
+from .fc_net import _check_dtype, _check_xy, _dropout_param, _model_rng
 
 __all__ = ["ThreeLayerConvNet", "ConvNet", *_layers.__all__, *_fast_layers.__all__,
            *_layer_utils.__all__]
@@ -58,7 +58,9 @@ class ThreeLayerConvNet:
         L2 strength (``0.5 * reg * sum(W**2)`` over W1, W2, W3).
     dtype : numpy float type
     seed : int, numpy.random.Generator or None
-        Seeds the weight initialisation.
+        Seeds the weight initialisation; None (default) draws W1, W2, W3 in that
+        order from numpy's global random state, as the course does, so
+        ``np.random.seed(231)`` repeats them.
 
     Attributes
     ----------
@@ -84,7 +86,9 @@ class ThreeLayerConvNet:
         self.filter_size = fs
         self.params = {}
         # TODO: Initialise W1, b1 (convolution), W2, b2 (hidden affine) and W3, b3
-        # (output affine): weights ~ N(0, weight_scale^2), biases zero.
+        # (output affine): weights ~ N(0, weight_scale^2) drawn in that order with
+        # rng.standard_normal(shape) (rng is np.random when no seed is given),
+        # biases zero.
         ### BEGIN SOLUTION
         Ho, Wo = H // 2, W // 2      # same-size conv, then a 2x2 pool
         self.params["W1"] = weight_scale * rng.standard_normal((F, C, fs, fs))
@@ -173,7 +177,8 @@ class ConvNet:
         L2 strength over all weights.
     dtype : numpy float type
     seed : int, numpy.random.Generator or None
-        Seeds the weight initialisation (and dropout, as in FullyConnectedNet).
+        Seeds the weight initialisation and dropout as in FullyConnectedNet; None
+        (default) draws both from numpy's global random state.
 
     Attributes
     ----------
@@ -256,9 +261,7 @@ class ConvNet:
 
         self.dropout_param = {}
         if self.use_dropout:
-            self.dropout_param = {"mode": "train", "p": keep}
-            if seed is not None and not isinstance(seed, np.random.Generator):
-                self.dropout_param["seed"] = seed
+            self.dropout_param = _dropout_param(keep, seed)
 
     def loss(self, X, y=None):
         """Scores, or loss and gradients (same contract as FullyConnectedNet.loss).

@@ -16,12 +16,35 @@ __all__ = ["FullyConnectedNet", *_layers.__all__, *_layer_utils.__all__]
 
 
 def _model_rng(seed):
-    """A generator for weight initialisation from an int seed, a Generator, or None."""
+    """Where weight initialisation draws from.
+
+    None: numpy's global random state (the ``np.random`` module itself, so
+    ``rng.standard_normal(shape)`` is the course's ``np.random.randn(*shape)`` and
+    ``np.random.seed(231)`` repeats it). An int seeds a generator of its own; a
+    ``numpy.random.Generator`` is used as is. Either way the global state is then
+    never touched.
+    """
+    if seed is None:
+        return np.random
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None:
-        check_int("seed", seed, minimum=0)
+    check_int("seed", seed, minimum=0)
     return np.random.default_rng(seed)
+
+
+def _dropout_param(keep, seed):
+    """The CS231n dropout dict ``{"mode": "train", "p": keep}`` and where its masks come from.
+
+    An int seed is kept as ``seed`` (as in the course: the same mask on every call,
+    for gradient checks); a Generator goes under ``rng`` (fresh masks drawn from it);
+    with no seed the masks come from numpy's global random state.
+    """
+    param = {"mode": "train", "p": keep}
+    if isinstance(seed, np.random.Generator):
+        param["rng"] = seed
+    elif seed is not None:
+        param["seed"] = seed
+    return param
 
 
 def _check_dtype(dtype):
@@ -71,9 +94,12 @@ class FullyConnectedNet:
     dtype : numpy float type
         All parameters and computations use it (float64 for gradient checks).
     seed : int, numpy.random.Generator or None
-        Seeds the weight initialisation; when given, dropout also uses it
-        (``dropout_param['seed']``), making every dropout mask the same (useful
-        for gradient checks).
+        None (default): weights and dropout masks are drawn from numpy's global
+        random state, in the course's order, so ``np.random.seed(231)`` repeats
+        them. An int seeds the weight initialisation and is kept as
+        ``dropout_param['seed']``, making every dropout mask the same (useful for
+        gradient checks); a Generator draws the weights and then the dropout masks
+        (``dropout_param['rng']``). Either leaves the global state untouched.
 
     Attributes
     ----------
@@ -109,8 +135,10 @@ class FullyConnectedNet:
         self.num_classes = num_classes
         self.params = {}
         # TODO: Initialise the parameters: W{i} ~ N(0, weight_scale^2) of shape
-        # (dims[i-1], dims[i]), b{i} zeros; with normalisation, gamma{i} ones and
-        # beta{i} zeros for every hidden layer. Everything in self.dtype.
+        # (dims[i-1], dims[i]), drawn layer by layer with rng.standard_normal(shape)
+        # (rng is np.random itself when no seed is given), b{i} zeros; with
+        # normalisation, gamma{i} ones and beta{i} zeros for every hidden layer.
+        # Everything in self.dtype.
         ### BEGIN SOLUTION
         dims = [input_dim, *hidden_dims, num_classes]
         for i in range(1, self.num_layers + 1):
@@ -124,9 +152,7 @@ class FullyConnectedNet:
         # Dropout and normalisation state travels in plain dicts (CS231n API).
         self.dropout_param = {}
         if self.use_dropout:
-            self.dropout_param = {"mode": "train", "p": keep}
-            if seed is not None and not isinstance(seed, np.random.Generator):
-                self.dropout_param["seed"] = seed
+            self.dropout_param = _dropout_param(keep, seed)
         self.bn_params = []
         if normalization == "batchnorm":
             self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
