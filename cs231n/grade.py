@@ -53,9 +53,12 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from cs231n.grading import markers
-from cs231n.grading.rubric import RubricError, kit_files, load_rubric, regions_of_part
+from cs231n.grading.rubric import (PathFilter, RubricError, kit_files, load_rubric,
+                                   regions_of_part)
 
-__all__ = ["GradeError", "default_kit", "collect_manifest", "grade", "format_table", "main"]
+__all__ = ["GradeError", "default_kit", "collect_manifest", "substitution_table", "grade",
+           "format_table", "gradescope_results", "gradescope_failure", "write_json_atomic",
+           "main"]
 
 RUNNER = Path(__file__).resolve().parent / "grading" / "runner.py"
 OUTPUT_KEEP = 8192
@@ -211,23 +214,29 @@ def _pytest_args(kit, workdir, tag, files):
 
 
 # --------------------------------------------------------------------------- manifest
-def collect_manifest(kit=None, rubric=None, *, time_limit=None):
-    """Graded tests of the reference kit: ``{node_id: [part, ...]}`` in run order.
+def _load(kit, rubric):
+    return rubric if hasattr(rubric, "parts") else load_rubric(
+        rubric or Path(kit) / "cs231n" / "grading" / "rubric.json")
 
-    Collects ``tests/`` of the kit against the kit's own package, reads the
-    ``graded`` markers and adds the rubric's test patterns.
+
+def collect_manifest(kit=None, rubric=None, *, time_limit=None):
+    """Graded tests of the reference kit: ``{node_id: (part, group)}`` in run order.
+
+    Collects ``tests/`` of the kit (public and hidden) against the kit's own
+    package and reads each test's ``graded(PART, GROUP)`` marker (the closest one:
+    a test's own marker overrides its module's ``pytestmark``).
 
     Raises
     ------
     GradeError
-        The kit's tests fail to collect, a marker names an unknown part, a code
-        part has no graded test, or a rubric test pattern matches nothing.
+        The kit's tests fail to collect, a marker is malformed or names an unknown
+        part or group, or a check group of the rubric has no graded test.
     """
     kit = Path(kit or default_kit()).resolve()
     if not (kit / "tests").is_dir():
         raise GradeError(f"no tests/ directory in the kit {kit}; run the grader from the kit's "
                          "checkout or pass --kit")
-    rub = rubric if hasattr(rubric, "parts") else load_rubric(rubric or kit / "cs231n" / "grading" / "rubric.json")
+    rub = _load(kit, rubric)
     limit = float(time_limit or rub.time_limit)
     with tempfile.TemporaryDirectory(prefix="cs231n-manifest-") as work:
         cfg = {"mode": "pytest", "submission": str(kit), "forbid": [],
@@ -244,32 +253,64 @@ def collect_manifest(kit=None, rubric=None, *, time_limit=None):
     if problems:
         raise GradeError("the reference kit's tests do not collect cleanly:\n" + "\n".join(problems))
     manifest, errors = {}, []
-    code_parts = {p.name for p in rub.code_parts}
-    used_patterns = set()
     for e in events:
-        if e.get("event") != "collected":
+        if e.get("event") != "collected" or not e.get("graded"):
             continue
-        node, parts = e["id"], set(e.get("parts", []))
-        for part in rub.code_parts:
-            for pat in part.tests:
-                if fnmatchcase(node, pat):
-                    parts.add(part.name)
-                    used_patterns.add((part.name, pat))
-        for p in sorted(parts - code_parts):
-            why = "a notebook part" if p in rub.parts else "not a part of the rubric"
-            errors.append(f"{node} is graded for {p!r}, {why}")
-        if parts:
-            manifest[node] = sorted(parts & code_parts)
+        node = e["id"]
+        args, kwargs = e["graded"][0]
+        if kwargs or len(args) != 2 or not all(isinstance(a, str) for a in args):
+            errors.append(f"{node}: graded marker needs exactly (PART, GROUP) as two strings, "
+                          f"got {tuple(args)!r}" + (f" and keywords {kwargs}" if kwargs else ""))
+            continue
+        part, group = args
+        if part not in rub.parts:
+            errors.append(f"{node} is graded for {part!r}, not a part of the rubric")
+        elif rub.parts[part].kind != "code":
+            errors.append(f"{node} is graded for {part!r}, a notebook part")
+        elif group not in rub.parts[part].groups:
+            errors.append(f"{node} is graded for {part!r} group {group!r}, which the rubric "
+                          f"does not list (groups: {', '.join(rub.parts[part].groups)})")
+        else:
+            manifest[node] = (part, group)
+    used = set(manifest.values())
     for part in rub.code_parts:
-        if not any(part.name in ps for ps in manifest.values()):
-            errors.append(f"part {part.name!r} has no graded test (mark tests with "
-                          f"@pytest.mark.graded({part.name!r}) or list node-id patterns)")
-        for pat in part.tests:
-            if (part.name, pat) not in used_patterns:
-                errors.append(f"part {part.name!r}: test pattern {pat!r} matches no test")
+        for g in part.groups:
+            if (part.name, g) not in used:
+                errors.append(f"part {part.name!r} group {g!r} has no graded test (mark tests "
+                              f"with @pytest.mark.graded({part.name!r}, {g!r}))")
     if errors:
         raise GradeError("rubric and tests disagree:\n" + "\n".join(errors))
     return manifest
+
+
+def _module_name(path):
+    """Dotted module of a kit-relative ``.py`` path under ``cs231n/`` (else None)."""
+    if not path.startswith("cs231n/") or not path.endswith(".py"):
+        return None
+    mod = path[:-3].replace("/", ".")
+    return mod[: -len(".__init__")] if mod.endswith(".__init__") else mod
+
+
+def substitution_table(rubric, regions):
+    """``{part: [[module, qualname], ...]}``: the functions other parts own.
+
+    While a test of a part runs, the grader's test process replaces each listed
+    function by the reference kit's (see ``cs231n/grading/runner.py``). Regions
+    the part owns itself (a shared helper) are never replaced.
+    """
+    ids = {r.id: r for r in regions if r.context == "function"}
+    owned = {p.name: regions_of_part(p, ids) for p in rubric.code_parts}
+    table = {}
+    for name, mine in owned.items():
+        others = set().union(*(o for n, o in owned.items() if n != name)) - mine
+        pairs = set()
+        for rid in others:
+            r = ids[rid]
+            mod = _module_name(r.path)
+            if mod is not None:
+                pairs.add((mod, r.qualname))
+        table[name] = [list(p) for p in sorted(pairs)]
+    return table
 
 
 # --------------------------------------------------------------------------- submission
@@ -338,7 +379,7 @@ def _module(node):
 
 
 def _run_tests(sub, kit, manifest, *, time_limit, grace, total_time_limit, margin,
-               max_restarts, workdir, memory_limit=None):
+               max_restarts, workdir, memory_limit=None, substitute=None):
     """Run the graded tests against ``sub``; return ({node: (outcome, message)}, info)."""
     results, pending = {}, list(manifest)
     bad_modules, notes = {}, []
@@ -357,7 +398,8 @@ def _run_tests(sub, kit, manifest, *, time_limit, grace, total_time_limit, margi
         tag = f"run{sessions}"
         cfg = {"mode": "pytest", "submission": str(sub), "forbid": [str(kit)],
                "args": _pytest_args(kit, workdir, tag, files), "only": pending,
-               "time_limit": time_limit, "grace": grace, "memory_limit": memory_limit}
+               "time_limit": time_limit, "grace": grace, "memory_limit": memory_limit,
+               "reference": str(kit), "substitute": substitute or {}}
         events, rc, killed, output, nbytes = _run_child(cfg, workdir, tag, hard, deadline)
         out_bytes += nbytes
         out_text = output
@@ -500,7 +542,8 @@ def _scan_regions(kit, rubric):
 
 
 def grade(submission, kit=None, rubric=None, *, manifest=None, time_limit=None, grace=None,
-          total_time_limit=None, margin=10.0, max_restarts=20, memory_limit=None):
+          total_time_limit=None, margin=10.0, max_restarts=20, memory_limit=None,
+          substitute=True):
     """Grade one submission; return the result dictionary (see ``format_table``).
 
     Parameters
@@ -523,15 +566,21 @@ def grade(submission, kit=None, rubric=None, *, manifest=None, time_limit=None, 
     memory_limit : int, optional
         Address-space limit of the test process in bytes (``RLIMIT_AS``); an
         allocation beyond it raises ``MemoryError`` in the test. Default: none.
+    substitute : bool
+        While a test of part P runs, use the reference kit's version of every
+        function another part owns (default True), so a mistake costs points
+        only in its own part.
     """
     t0 = time.monotonic()
     kit = Path(kit or default_kit()).resolve()
-    rub = rubric if hasattr(rubric, "parts") else load_rubric(rubric or kit / "cs231n" / "grading" / "rubric.json")
+    rub = _load(kit, rubric)
     time_limit = float(time_limit or rub.time_limit)
     grace = float(grace or rub.grace)
     total_time_limit = float(total_time_limit or rub.total_time_limit)
     if manifest is None:
         manifest = collect_manifest(kit, rub, time_limit=time_limit)
+    regions = _scan_regions(kit, rub)
+    table = substitution_table(rub, regions) if substitute else {}
     with tempfile.TemporaryDirectory(prefix="cs231n-grade-") as work:
         sub = locate_package_root(submission, work)
         # Only the package is put on sys.path (a copy): other top-level files of the
@@ -545,29 +594,44 @@ def grade(submission, kit=None, rubric=None, *, manifest=None, time_limit=None, 
         outcomes, info = _run_tests(pkg, kit, manifest, time_limit=time_limit, grace=grace,
                                     total_time_limit=total_time_limit, margin=margin,
                                     max_restarts=max_restarts, workdir=run_dir,
-                                    memory_limit=memory_limit)
+                                    memory_limit=memory_limit, substitute=table)
         outcomes = {n: (o, m.replace(str(pkg), str(sub))) for n, (o, m) in outcomes.items()}
         info["output"] = info["output"].replace(str(pkg), str(sub))
-        books = notebook_status(kit, sub, rub, _scan_regions(kit, rub))
+        books = notebook_status(kit, sub, rub, regions)
         sub_shown = str(sub) if Path(submission).is_dir() else f"{submission} (zip)"
+    hidden = PathFilter(rub.instructor_only)
     parts, total, max_total, manual_max = [], 0.0, 0.0, 0.0
-    for part in rub.parts.values():
+    for number, part in enumerate(rub.parts.values(), start=1):
         if part.kind == "notebook":
             nb = books.get(part.name, [])
             manual_max += part.points
-            parts.append({"part": part.name, "kind": "notebook", "points": None,
-                          "max_points": part.points, "regions": sum(b["regions"] for b in nb),
+            parts.append({"part": part.name, "kind": "notebook", "number": str(number),
+                          "points": None, "max_points": part.points,
+                          "regions": sum(b["regions"] for b in nb),
                           "answered": sum(b["answered"] for b in nb), "notebooks": nb,
                           "review": "manual"})
             continue
-        nodes = [n for n, ps in manifest.items() if part.name in ps]
-        res = [{"test": n, "outcome": outcomes[n][0], "message": outcomes[n][1]} for n in nodes]
-        passed = sum(r["outcome"] == "passed" for r in res)
-        pts = part.points * passed / len(nodes) if nodes else 0.0
+        res, groups = [], []
+        for gnum, (gname, group) in enumerate(part.groups.items(), start=1):
+            nodes = [n for n, pg in manifest.items() if tuple(pg) == (part.name, gname)]
+            rows = [{"test": n, "group": gname,
+                     "hidden": hidden.excluded_or_inside(_module(n), False),
+                     "outcome": outcomes[n][0], "message": outcomes[n][1]} for n in nodes]
+            passed = sum(r["outcome"] == "passed" for r in rows)
+            pts = group.score(passed, len(nodes))
+            groups.append({"group": gname, "number": f"{number}.{gnum}",
+                           "scoring": group.scoring, "passed": passed, "tests": len(nodes),
+                           "hidden_tests": sum(r["hidden"] for r in rows),
+                           "points": round(pts, 6), "max_points": group.points})
+            res.extend(rows)
+        pts = sum(g["points"] for g in groups)
         total += pts
         max_total += part.points
-        parts.append({"part": part.name, "kind": "code", "passed": passed, "tests": len(nodes),
-                      "points": round(pts, 6), "max_points": part.points, "results": res})
+        parts.append({"part": part.name, "kind": "code", "number": str(number),
+                      "passed": sum(g["passed"] for g in groups),
+                      "tests": sum(g["tests"] for g in groups),
+                      "points": round(pts, 6), "max_points": part.points,
+                      "groups": groups, "results": res})
     counts = {}
     for o, _ in outcomes.values():
         counts[o] = counts.get(o, 0) + 1
@@ -580,21 +644,27 @@ def grade(submission, kit=None, rubric=None, *, manifest=None, time_limit=None, 
         "manual_max": manual_max,
         "parts": parts,
         "outcomes": counts,
+        "visibility": dict(rub.visibility),
         "run": {"time_limit": time_limit, "grace": grace, "total_time_limit": total_time_limit,
                 "sessions": info["sessions"], "restarts": info["restarts"],
                 "duration": round(time.monotonic() - t0, 2),
                 "output_bytes": info["output_bytes"], "output_excerpt": info["output"],
+                "substitution": bool(table and any(table.values())),
                 "notes": info["notes"]},
     }
 
 
 def format_table(result, verbose=False):
-    """The score table printed by the CLI."""
-    rows = [("part", "tests", "points", "max")]
+    """The score table printed by the CLI: one row per part, one per check group."""
+    rows = [("part / check group", "tests", "points", "max")]
     for p in result["parts"]:
         if p["kind"] == "code":
             rows.append((p["part"], f"{p['passed']}/{p['tests']}", f"{p['points']:.2f}",
                          f"{p['max_points']:.2f}"))
+            for g in p.get("groups", []):
+                how = " (share)" if g["scoring"] == "proportional" else ""
+                rows.append((f"  {g['group']}{how}", f"{g['passed']}/{g['tests']}",
+                             f"{g['points']:.2f}", f"{g['max_points']:.2f}"))
         else:
             rows.append((p["part"], f"answered {p['answered']}/{p['regions']}", "manual",
                          f"{p['max_points']:.2f}"))
@@ -647,14 +717,106 @@ def failure_line(message, width=200):
     return out if len(out) <= width else out[: width - 3] + "..."
 
 
+# --------------------------------------------------------------------------- Gradescope
+def _group_output(rows, limit=20):
+    bad = [r for r in rows if r["outcome"] != "passed"]
+    if not bad:
+        return f"all {len(rows)} check(s) passed"
+    lines = [f"{len(rows) - len(bad)} of {len(rows)} check(s) passed; not passed:"]
+    for r in bad[:limit]:
+        name = r["test"].split("::", 1)[-1]
+        lines.append(f"- {name} [{r['outcome']}]: {failure_line(r['message'], width=400)}")
+    if len(bad) > limit:
+        lines.append(f"... and {len(bad) - limit} more")
+    return "\n".join(lines)
+
+
+def gradescope_results(result):
+    """Gradescope's autograder results (``results.json``) for a grading result.
+
+    One entry in ``tests`` per check group, numbered ``PART.GROUP`` in rubric
+    order (``"4.2"``), tagged with its part and group; a group made only of public
+    tests has the rubric's public visibility (default ``visible``), a group with a
+    hidden test the hidden one (default ``after_published``). Notebook parts are
+    listed with no points (they are scored by hand). The top-level ``score`` is the
+    automatic total.
+    """
+    vis = result.get("visibility") or {"public": "visible", "hidden": "after_published"}
+    tests = []
+    for p in result["parts"]:
+        if p["kind"] != "code":
+            tests.append({
+                "name": f"{p['part']}: notebook answers (scored by hand, {p['max_points']:g} points)",
+                "number": p["number"], "score": 0.0, "max_score": 0.0,
+                "status": "passed" if p["answered"] == p["regions"] else "failed",
+                "output": f"{p['answered']} of {p['regions']} answers filled in; reviewed by hand.",
+                "output_format": "text", "tags": [p["part"], "manual"],
+                "visibility": vis["public"]})
+            continue
+        for g in p["groups"]:
+            rows = [r for r in p["results"] if r["group"] == g["group"]]
+            share = ("Points in proportion to the checks passed.\n"
+                     if g["scoring"] == "proportional" else "")
+            tests.append({
+                "name": f"{p['part']}: {g['group']}",
+                "number": g["number"],
+                "score": g["points"], "max_score": g["max_points"],
+                "status": "passed" if g["passed"] == g["tests"] else "failed",
+                "output": share + _group_output(rows),
+                "output_format": "text", "tags": [p["part"], g["group"]],
+                "visibility": vis["hidden"] if g["hidden_tests"] else vis["public"]})
+    run = result["run"]
+    summary = (f"Automatic score {result['total']:g} / {result['max_total']:g}"
+               + (f"; notebook answers ({result['manual_max']:g} points) are scored by hand"
+                  if result["manual_max"] else "") + ".")
+    notes = [f"note: {n}" for n in run.get("notes", [])]
+    return {"score": result["total"], "execution_time": int(round(run["duration"])),
+            "output": "\n".join([summary] + notes), "output_format": "text",
+            "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+
+
+def gradescope_failure(message, execution_time=0.0):
+    """A results file for a grading that could not finish: score 0 and why."""
+    return {"score": 0.0, "execution_time": int(round(execution_time)),
+            "output": "The autograder could not grade this submission (score 0):\n" + message,
+            "output_format": "text", "visibility": "visible", "stdout_visibility": "visible",
+            "tests": []}
+
+
+def write_json_atomic(path, data):
+    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+# --------------------------------------------------------------------------- CLI
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="python -m cs231n.grade",
         description="Run the kit's graded tests against a student's cs231n package and "
                     "print a per-part score table.")
     ap.add_argument("submission", help="directory or .zip holding the student's cs231n package")
-    ap.add_argument("--json", metavar="PATH", help="also write the results as JSON ('-': print "
-                                                   "JSON to stdout instead of the table)")
+    ap.add_argument("--format", choices=("table", "json", "gradescope"), default="table",
+                    help="what --out receives (default: the table, printed): the grader's "
+                         "JSON or Gradescope's results.json")
+    ap.add_argument("--out", metavar="PATH",
+                    help="write the --format output here, atomically ('-' or none: stdout); "
+                         "with --format gradescope the file is written even when grading "
+                         "fails (score 0 and the reason)")
+    ap.add_argument("--json", metavar="PATH", help="also write the grader's JSON here ('-': "
+                                                   "print it instead of the table)")
     ap.add_argument("--kit", help="reference kit root (default: this kit)")
     ap.add_argument("--rubric", help="rubric file (default: <kit>/cs231n/grading/rubric.json)")
     ap.add_argument("--time-limit", type=float, help="seconds per test (default: rubric)")
@@ -666,26 +828,56 @@ def main(argv=None):
                     help="restarts of the test process after crashes")
     ap.add_argument("--memory-limit", type=float, metavar="GB",
                     help="address-space limit of the test process (default: none)")
+    ap.add_argument("--no-substitution", action="store_true",
+                    help="test every part with the submission's own versions of the other "
+                         "parts' functions (default: the reference's)")
     ap.add_argument("-v", "--verbose", action="store_true", help="list tests that did not pass")
     args = ap.parse_args(argv)
     for name in ("time_limit", "grace", "total_time_limit", "memory_limit"):
         v = getattr(args, name)
         if v is not None and not v > 0:
             ap.error(f"--{name.replace('_', '-')} must be positive")
+    gradescope_out = args.out if args.format == "gradescope" and args.out not in (None, "-") else None
+    t0 = time.monotonic()
+
+    def on_term(signum, frame):
+        raise GradeError(f"grading was stopped by signal {signum} (time limit of the "
+                         "autograder reached?)")
+
+    if gradescope_out and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_term)
     try:
         result = grade(args.submission, args.kit, args.rubric, time_limit=args.time_limit,
                        grace=args.grace, total_time_limit=args.total_time_limit,
                        margin=args.watchdog_margin, max_restarts=args.max_restarts,
-                       memory_limit=int(args.memory_limit * 1024 ** 3) if args.memory_limit else None)
+                       memory_limit=int(args.memory_limit * 1024 ** 3) if args.memory_limit else None,
+                       substitute=not args.no_substitution)
     except (GradeError, RubricError) as exc:
         print(f"grade: {exc}", file=sys.stderr)
+        if gradescope_out:
+            write_json_atomic(gradescope_out, gradescope_failure(str(exc), time.monotonic() - t0))
         return 2
+    except BaseException as exc:  # noqa: BLE001 - a grader bug still leaves a results file
+        if gradescope_out:
+            write_json_atomic(gradescope_out, gradescope_failure(
+                f"internal error of the grader: {type(exc).__name__}: {exc}",
+                time.monotonic() - t0))
+        raise
     text = json.dumps(result, indent=2)
     if args.json == "-":
         print(text)
         return 0
     if args.json:
         Path(args.json).write_text(text + "\n", encoding="utf-8")
+    if args.format == "table" or args.out is None or args.out == "-":
+        if args.format == "table":
+            print(format_table(result, args.verbose))
+        else:
+            data = gradescope_results(result) if args.format == "gradescope" else result
+            print(json.dumps(data, indent=2))
+        return 0
+    data = gradescope_results(result) if args.format == "gradescope" else result
+    write_json_atomic(args.out, data)
     print(format_table(result, args.verbose))
     return 0
 

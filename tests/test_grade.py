@@ -1,13 +1,15 @@
 """Tests of the grader (``python -m cs231n.grade``) on the synthetic demo kit.
 
-Demo rubric: double 3 points (2 tests), square 2 (2 tests), scaler 5 (2 tests),
-notebook 4 (manual, 2 answers). Misbehaving submissions are copies of the
+Demo rubric: double 3 points (groups int 2, float 1; one test each), square 2
+(group values, proportional, 2 tests), scaler 3 (group apply, all-or-nothing, two
+public tests and one hidden), power 2 (group value, 1 test; ``fourth_power`` calls
+the square part's function), notebook 4 (manual, 2 answers). Misbehaving submissions are copies of the
 reference package with one function body replaced. Most runs disable pytest's
 plugin auto-loading (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) to keep the child
 processes quick; the CLI test runs with the plugins as an instructor would.
 
 The last two tests (marked ``slow``) grade the real kit: the reference, its
-student release and releases with ``adam`` or ``affine`` handed out solved (about
+student release and releases with ``adam`` or ``fc_net`` handed out solved (about
 80 s on 2 cores); and the release with the four norm parts written by a student
 from the TODOs, with a cache of their own.
 """
@@ -82,14 +84,17 @@ def _outcomes(result, part):
     return {r["test"].split("::")[1]: r["outcome"] for r in _by_part(result)[part]["results"]}
 
 
-def test_manifest_reads_markers_and_rubric_patterns(manifest):
+def test_manifest_reads_part_and_group_markers(manifest):
+    # function markers, pytest.param marks, a module's pytestmark, hidden tests
     assert manifest == {
-        "tests/test_ops.py::test_double_int": ["double"],
-        "tests/test_ops.py::test_double_float": ["double"],
-        "tests/test_ops.py::test_square[3-9]": ["square"],
-        "tests/test_ops.py::test_square[-2-4]": ["square"],
-        "tests/test_ops.py::test_scaler_by_four": ["scaler"],
-        "tests/test_ops.py::test_scaler_by_one": ["scaler"],
+        "tests/hidden/test_ops_hidden.py::test_scaler_by_eight": ("scaler", "apply"),
+        "tests/test_ops.py::test_double_int": ("double", "int"),
+        "tests/test_ops.py::test_double_float": ("double", "float"),
+        "tests/test_ops.py::test_square[3-9]": ("square", "values"),
+        "tests/test_ops.py::test_square[-2-4]": ("square", "values"),
+        "tests/test_ops.py::test_scaler_by_four": ("scaler", "apply"),
+        "tests/test_ops.py::test_scaler_by_one": ("scaler", "apply"),
+        "tests/test_power.py::test_fourth_power": ("power", "value"),
     }
 
 
@@ -98,8 +103,12 @@ def test_reference_kit_gets_full_marks(kit, manifest):
     parts = _by_part(result)
     assert result["total"] == 10.0 and result["max_total"] == 10.0
     assert [(p, parts[p]["passed"], parts[p]["tests"], parts[p]["points"])
-            for p in ("double", "square", "scaler")] == [
-        ("double", 2, 2, 3.0), ("square", 2, 2, 2.0), ("scaler", 2, 2, 5.0)]
+            for p in ("double", "square", "scaler", "power")] == [
+        ("double", 2, 2, 3.0), ("square", 2, 2, 2.0), ("scaler", 3, 3, 3.0), ("power", 1, 1, 2.0)]
+    assert [(g["group"], g["number"], g["scoring"], g["points"], g["max_points"])
+            for g in parts["double"]["groups"] + parts["square"]["groups"]] == [
+        ("int", "1.1", "all", 2.0, 2.0), ("float", "1.2", "all", 1.0, 1.0),
+        ("values", "2.1", "proportional", 2.0, 2.0)]
     assert parts["notebook"]["answered"] == 2 and parts["notebook"]["regions"] == 2
     assert parts["notebook"]["points"] is None and parts["notebook"]["max_points"] == 4.0
 
@@ -107,7 +116,7 @@ def test_reference_kit_gets_full_marks(kit, manifest):
 def test_student_release_scores_zero_on_every_graded_test(kit, manifest, student):
     result = grade(student, kit, manifest=manifest, **FAST)
     assert result["total"] == 0.0
-    for part in ("double", "square", "scaler"):
+    for part in ("double", "square", "scaler", "power"):
         for r in _by_part(result)[part]["results"]:
             assert r["outcome"] == "failed"
             assert "NotImplementedError: cs231n/" in r["message"]
@@ -115,15 +124,47 @@ def test_student_release_scores_zero_on_every_graded_test(kit, manifest, student
     assert (nb["answered"], nb["notebooks"][0]["status"]) == (0, "unanswered")
 
 
-@pytest.mark.parametrize("part, points", [("double", 3.0), ("square", 2.0), ("scaler", 5.0)])
+@pytest.mark.parametrize("part, points", [("double", 3.0), ("square", 2.0), ("scaler", 3.0),
+                                          ("power", 2.0)])
 def test_release_with_one_part_restored_scores_exactly_that_part(kit, manifest, tmp_path,
                                                                   part, points):
-    # double and scaler share the core region: restoring one must not score the other
+    # double and scaler share the core region: restoring one must not score the other;
+    # power alone scores although square, which it calls, is still a stub
     build_release(tmp_path / "partial", source=kit, keep=[part])
     result = grade(tmp_path / "partial", kit, manifest=manifest, **FAST)
     assert result["total"] == points
     assert {p: d["points"] for p, d in _by_part(result).items() if d["kind"] == "code"} == {
-        name: (points if name == part else 0.0) for name in ("double", "square", "scaler")}
+        name: (points if name == part else 0.0)
+        for name in ("double", "square", "scaler", "power")}
+
+
+def test_a_mistake_is_charged_to_its_own_part_only(kit, manifest, tmp_path):
+    # a wrong square: the square part loses, power (which calls square) does not,
+    # since the grader gives power's tests the reference square
+    sub = _copy_package(kit, tmp_path, (SQUARE_BODY, "    squared_value = x * x + 1\n"))
+    result = grade(sub, kit, manifest=manifest, **FAST)
+    assert {p: d["points"] for p, d in _by_part(result).items() if d["kind"] == "code"} == {
+        "double": 3.0, "square": 0.0, "scaler": 3.0, "power": 2.0}
+    plain = grade(sub, kit, manifest=manifest, substitute=False, **FAST)
+    assert _by_part(plain)["power"]["points"] == 0.0        # without it, power pays too
+    # the substitution is undone after each test: square's own tests saw the student's
+    assert _outcomes(result, "square") == {"test_square[3-9]": "failed",
+                                           "test_square[-2-4]": "failed"}
+
+
+def test_group_scoring_all_or_nothing_and_proportional(kit, manifest, tmp_path):
+    # square wrong for negative numbers: 1 of 2 checks, proportional group -> 1 of 2 points;
+    # scaler wrong for k = 1: 2 of 3 checks, all-or-nothing group -> 0 of 3 points
+    sub = _copy_package(kit, tmp_path, (SQUARE_BODY, "    squared_value = x * abs(x)\n"))
+    ops = sub / "cs231n" / "ops.py"
+    ops.write_text(ops.read_text(encoding="utf-8").replace(
+        "        remaining_factor = self.k\n", "        remaining_factor = self.k\n"
+        "        if remaining_factor == 1:\n            return 0\n"), encoding="utf-8")
+    result = grade(sub, kit, manifest=manifest, **FAST)
+    by = _by_part(result)
+    assert [(g["passed"], g["tests"], g["points"]) for g in by["square"]["groups"]] == [(1, 2, 1.0)]
+    assert [(g["passed"], g["tests"], g["points"]) for g in by["scaler"]["groups"]] == [(2, 3, 0.0)]
+    assert result["total"] == 3.0 + 1.0 + 0.0 + 2.0
 
 
 def test_hanging_test_is_stopped_by_the_time_limit(kit, manifest, tmp_path):
@@ -171,7 +212,7 @@ def test_crashing_test_is_scored_and_later_tests_still_run(kit, manifest, tmp_pa
     result = grade(sub, kit, manifest=manifest, **FAST)
     assert _outcomes(result, "double") == {"test_double_int": "crashed",
                                            "test_double_float": "crashed"}
-    assert result["total"] == 7.0  # square 2 + scaler 5 ran after the crashes
+    assert result["total"] == 7.0  # square 2 + scaler 3 + power 2 ran after the crashes
     assert result["run"]["restarts"] == 2
 
 
@@ -194,7 +235,7 @@ def test_package_that_fails_to_import_scores_zero(kit, manifest, tmp_path):
                                                 encoding="utf-8")
     result = grade(sub, kit, manifest=manifest, **FAST)
     assert result["total"] == 0.0
-    for p in ("double", "square", "scaler"):
+    for p in ("double", "square", "scaler", "power"):
         for r in _by_part(result)[p]["results"]:
             assert r["outcome"] == "error"
             assert "failed to import" in r["message"] and "broken package" in r["message"]
@@ -206,8 +247,10 @@ def test_module_import_that_hangs_fails_its_tests(kit, manifest, tmp_path):
     result = grade(sub, kit, manifest=manifest, **FAST)
     assert result["total"] == 0.0
     msgs = [r["message"] for p in ("double", "square", "scaler")
-            for r in _by_part(result)[p]["results"]]
+            for r in _by_part(result)[p]["results"]
+            if "test_ops.py" in r["test"]]
     assert all(m.startswith("not collected:") and "GradeTimeout" in m for m in msgs), msgs
+    assert len(msgs) == 6
 
 
 def test_editable_install_of_the_reference_cannot_fill_gaps(kit, manifest, student, tmp_path):
@@ -271,27 +314,35 @@ def test_submission_without_a_package_is_refused(kit, manifest, tmp_path):
         grade(tmp_path, kit, manifest=manifest, **FAST)
 
 
-def test_marker_naming_an_unknown_part_is_an_error(kit, tmp_path, quick_children):
+@pytest.mark.parametrize("marker, message", [
+    ("graded('sqaure', 'values')", "test_typo is graded for 'sqaure', not a part of the rubric"),
+    ("graded('square', 'value')", "test_typo is graded for 'square' group 'value', which the "
+                                  "rubric does not list (groups: values)"),
+    ("graded('square')", "test_typo: graded marker needs exactly (PART, GROUP) as two strings, "
+                         "got ('square',)"),
+    ("graded('square', 'values', 'double')", "needs exactly (PART, GROUP)"),
+    ("graded('notebook', 'x')", "test_typo is graded for 'notebook', a notebook part"),
+])
+def test_bad_marker_is_an_error(kit, tmp_path, quick_children, marker, message):
     other = tmp_path / "kit2"
     shutil.copytree(kit, other)
     with open(other / "tests" / "test_ops.py", "a", encoding="utf-8") as f:
-        f.write("\n\n@pytest.mark.graded('sqaure')\ndef test_typo():\n    assert square(2) == 4\n")
-    with pytest.raises(GradeError, match=r"test_typo is graded for 'sqaure', not a part of the "
-                                         r"rubric"):
+        f.write(f"\n\n@pytest.mark.{marker}\ndef test_typo():\n    assert square(2) == 4\n")
+    with pytest.raises(GradeError, match=re.escape(message)):
         collect_manifest(other)
 
 
-def test_code_part_without_tests_is_an_error(kit, tmp_path, quick_children):
+def test_check_group_without_tests_is_an_error(kit, tmp_path, quick_children):
     other = tmp_path / "kit2"
     shutil.copytree(kit, other)
     rubric = other / "cs231n" / "grading" / "rubric.json"
     data = json.loads(rubric.read_text(encoding="utf-8"))
-    data["parts"]["scaler"]["tests"] = ["tests/test_ops.py::test_scale_*"]
+    data["parts"]["scaler"]["groups"] = {"apply": 2, "large": 1}
     rubric.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(GradeError) as info:
         collect_manifest(other)
-    assert "part 'scaler' has no graded test" in str(info.value)
-    assert "test pattern 'tests/test_ops.py::test_scale_*' matches no test" in str(info.value)
+    assert "part 'scaler' group 'large' has no graded test" in str(info.value)
+    assert "'apply'" not in str(info.value)
 
 
 def test_cli_prints_the_table_and_writes_json(kit, tmp_path):
@@ -301,12 +352,18 @@ def test_cli_prints_the_table_and_writes_json(kit, tmp_path):
                            "--json", str(out)], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines() if line.strip()}
-    assert rows["double"] == ["2/2", "3.00", "3.00"]
-    assert rows["notebook"] == ["answered", "2/2", "manual", "4.00"]
+    lines = proc.stdout.splitlines()
+    rows = [line.split() for line in lines if line.strip()]
+    i = rows.index(["double", "2/2", "3.00", "3.00"])
+    assert rows[i + 1:i + 5] == [["int", "1/1", "2.00", "2.00"], ["float", "1/1", "1.00", "1.00"],
+                                 ["square", "2/2", "2.00", "2.00"],
+                                 ["values", "(share)", "2/2", "2.00", "2.00"]]
+    assert ["notebook", "answered", "2/2", "manual", "4.00"] in rows
     assert "total (automatic)" in proc.stdout and "10.00     10.00" in proc.stdout
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert data["total"] == 10.0 and data["outcomes"] == {"passed": 6}
+    assert data["total"] == 10.0 and data["outcomes"] == {"passed": 8}
+    assert [g["group"] for p in data["parts"] for g in p.get("groups", [])] == [
+        "int", "float", "values", "apply", "value"]
     missing = subprocess.run([sys.executable, "-m", "cs231n.grade", str(tmp_path / "nope"),
                               "--kit", str(kit)], cwd=REPO, env=env, capture_output=True,
                              text=True, timeout=300)
@@ -358,7 +415,7 @@ def test_verbose_listing_says_why_a_test_failed():
     long = failure_line("E   ValueError: " + "x" * 500)
     assert long.startswith("ValueError: x") and long.endswith("...") and len(long) == 200
     result = {"parts": [{"part": "batchnorm", "kind": "code", "passed": 0, "tests": 1,
-                         "points": 0.0, "max_points": 12.0,
+                         "points": 0.0, "max_points": 12.0, "groups": [],
                          "results": [{"test": "tests/t.py::test_running_mean", "outcome": "failed",
                                       "message": ALLCLOSE_REPORT}]}],
               "total": 0.0, "max_total": 12.0, "manual_max": 0, "outcomes": {"failed": 1},
@@ -389,10 +446,10 @@ def test_memory_limit_turns_a_huge_allocation_into_a_failure(kit, manifest, tmp_
 # ---------------------------------------------------------------------------
 # The real kit: the rubric's graded tests against the reference and its release
 # ---------------------------------------------------------------------------
-REAL_CODE_POINTS = {"affine": 6.0, "relu": 4.0, "losses": 6.0, "batchnorm": 12.0,
-                    "layernorm": 6.0, "dropout": 6.0, "conv_naive": 10.0, "maxpool_naive": 6.0,
-                    "spatial_batchnorm": 6.0, "spatial_groupnorm": 6.0, "sgd_momentum": 3.0,
-                    "rmsprop": 3.0, "adam": 4.0, "fc_net": 14.0, "three_layer_convnet": 8.0}
+# the rubric's points (data the instructor writes; the tests check the grader adds them up)
+_RUBRIC = json.loads((REPO / "cs231n" / "grading" / "rubric.json").read_text(encoding="utf-8"))
+REAL_CODE_POINTS = {name: float(p["points"]) for name, p in _RUBRIC["parts"].items()
+                    if p.get("kind", "code") == "code"}
 REAL_NOTEBOOK_ANSWERS = {"notebook_fc": 5, "notebook_bn": 4, "notebook_dropout": 3,
                          "notebook_conv": 2}
 
@@ -400,17 +457,18 @@ REAL_NOTEBOOK_ANSWERS = {"notebook_fc": 5, "notebook_bn": 4, "notebook_dropout":
 @pytest.mark.slow
 def test_real_kit_round_trip(tmp_path):
     """Reference: every graded test passes; release: every one fails; a release with
-    one leaf part handed out solved (adam, affine) scores exactly that part's points.
+    one part handed out solved (adam, a leaf; fc_net, which calls the layers of other
+    parts) scores exactly that part's points.
 
     Runs the whole graded suite four times (about 30 s each on 2 cores).
     """
     manifest = collect_manifest(REPO)
-    parts_seen = {p for ps in manifest.values() for p in ps}
+    parts_seen = {part for part, _ in manifest.values()}
     assert parts_seen == set(REAL_CODE_POINTS)
 
     ref = grade(REPO, REPO, manifest=manifest)
     assert ref["outcomes"] == {"passed": len(manifest)}
-    assert (ref["total"], ref["max_total"]) == (100.0, 100.0)
+    assert ref["total"] == ref["max_total"] == sum(REAL_CODE_POINTS.values())
     by = _by_part(ref)
     assert {p: by[p]["points"] for p in REAL_CODE_POINTS} == REAL_CODE_POINTS
     assert {p: (by[p]["answered"], by[p]["regions"]) for p in REAL_NOTEBOOK_ANSWERS} == {
@@ -427,7 +485,7 @@ def test_real_kit_round_trip(tmp_path):
     assert {p: by[p]["answered"] for p in REAL_NOTEBOOK_ANSWERS} == dict.fromkeys(
         REAL_NOTEBOOK_ANSWERS, 0)
 
-    for part in ("adam", "affine"):
+    for part in ("adam", "fc_net"):
         build_release(tmp_path / part, source=REPO, keep=[part])
         result = grade(tmp_path / part, REPO, manifest=manifest)
         scored = {p: d["points"] for p, d in _by_part(result).items() if d["kind"] == "code"}
@@ -553,8 +611,7 @@ def test_textbook_student_norm_layers_earn_full_marks(tmp_path):
     """The four norm parts, written from the student kit's TODOs with a cache of the
     student's own, score every point: nothing in the given code demands the
     reference's cache type or its private core."""
-    manifest = {t: ps for t, ps in collect_manifest(REPO).items()
-                if set(ps) & set(NORM_PARTS)}
+    manifest = {t: pg for t, pg in collect_manifest(REPO).items() if pg[0] in NORM_PARTS}
     build_release(tmp_path / "student", source=REPO)
     _fill_stubs(tmp_path / "student" / "cs231n" / "layers.py", TEXTBOOK_NORMS)
     result = grade(tmp_path / "student", REPO, manifest=manifest)

@@ -31,6 +31,7 @@ SOLUTION_LINES = [
     "while remaining_factor > 1:",
     "scaled_value = _twice(scaled_value)",
     "remaining_factor //= 2",
+    "power_four = square(square(x))",
     "Because twice a sum is the sum of the doubles: 2(x + y) = 2x + 2y.",
     "answer = double(21)",
 ]
@@ -38,7 +39,7 @@ SOLUTION_LINES = [
 RELEASED_FILES = {
     ".gitignore", "README.md", "pyproject.toml", "cs231n/__init__.py", "cs231n/_core.py",
     "cs231n/ops.py", "data/blob.bin", "notebooks/demo.py", "notebooks/demo.ipynb",
-    "tests/test_ops.py",
+    "tests/test_ops.py", "tests/test_power.py",
 }
 UNCHANGED = RELEASED_FILES - {"cs231n/_core.py", "cs231n/ops.py", "notebooks/demo.py",
                               "notebooks/demo.ipynb"}
@@ -67,8 +68,8 @@ def student(kit, tmp_path):
 
 
 def test_release_holds_exactly_the_student_files(student):
-    # left out: runs/ and *.log (.gitignore), __pycache__, the rubric and
-    # docs/INSTRUCTORS.md (instructor_only)
+    # left out: runs/ and *.log (.gitignore), __pycache__, the rubric,
+    # docs/INSTRUCTORS.md and the hidden tests (instructor_only)
     assert _files(student) == RELEASED_FILES
 
 
@@ -315,12 +316,25 @@ def test_check_lists_regions_and_flags_unowned_ones(kit):
     ({"parts": {"a": {"points": -1, "regions": ["x"]}}}, "points must be a number >= 0"),
     ({"parts": {"a": {"points": 1, "regions": []}}}, "regions must not be empty"),
     ({"parts": {"a": {"points": 1, "regions": ["x"], "kind": "essay"}}}, "kind must be"),
-    ({"parts": {"a": {"points": 1, "regions": ["x"], "kind": "notebook", "tests": ["t"]}}},
-     "take no tests"),
+    ({"parts": {"a": {"points": 1, "regions": ["x"], "kind": "notebook", "groups": {"g": 1}}}},
+     "take no groups"),
+    ({"parts": {"a": {"points": 1, "regions": ["x"], "groups": {"g": 1}, "tests": ["t"]}}},
+     r"'tests' patterns are no longer read; mark the tests with @pytest.mark.graded\('a', GROUP\)"),
+    ({"parts": {"a": {"points": 1, "regions": ["x"]}}}, "'groups' must be a non-empty object"),
+    ({"parts": {"a": {"points": 3, "regions": ["x"], "groups": {"f": 1, "b": 1}}}},
+     "its groups add up to 2 points, the part has 3"),
+    ({"parts": {"a": {"points": 1, "regions": ["x"], "groups": {"f": 0, "b": 1}}}},
+     "group 'f': points must be a number > 0"),
+    ({"parts": {"a": {"points": 1, "regions": ["x"],
+                      "groups": {"f": {"points": 1, "scoring": "most"}}}}},
+     "group 'f': scoring must be 'all' or 'proportional'"),
+    ({"parts": {"a": {"points": 1, "regions": ["x"], "groups": {"two words": 1}}}},
+     "group 'two words': names may use"),
+    ({"visibility": {"hidden": "later"}}, "'hidden' must be one of"),
     ({"time_limit": 0}, "time_limit must be a positive number"),
 ])
 def test_rubric_errors_name_the_problem(tmp_path, change, message):
-    data = {"parts": {"a": {"points": 1, "regions": ["x"]}}}
+    data = {"parts": {"a": {"points": 1, "regions": ["x"], "groups": {"g": 1}}}}
     data.update(change)
     path = tmp_path / "rubric.json"
     path.write_text(json.dumps(data), encoding="utf-8")
@@ -328,8 +342,27 @@ def test_rubric_errors_name_the_problem(tmp_path, change, message):
         load_rubric(path)
 
 
+def test_rubric_groups_are_read_with_their_scoring(tmp_path):
+    path = tmp_path / "rubric.json"
+    path.write_text(json.dumps({"parts": {"a": {"points": 5, "regions": ["x"], "groups": {
+        "f": 2, "b": {"points": 3, "scoring": "proportional"}}}}}), encoding="utf-8")
+    part = load_rubric(path).parts["a"]
+    assert [(g.name, g.points, g.scoring) for g in part.groups.values()] == [
+        ("f", 2.0, "all"), ("b", 3.0, "proportional")]
+    assert (part.groups["f"].score(2, 3), part.groups["f"].score(3, 3)) == (0.0, 2.0)
+    assert part.groups["b"].score(2, 3) == 2.0
+    assert load_rubric(path).visibility == {"public": "visible", "hidden": "after_published"}
+
+
+def test_path_filter_negation_reincludes_a_file():
+    flt = PathFilter(["*.npz", "!tests/data/*.npz", "build/"])
+    assert flt.excluded("runs/x.npz", False)
+    assert not flt.excluded("tests/data/batchnorm.npz", False)
+    assert flt.excluded_or_inside("build/tests/data/a.npz", False)   # inside an excluded dir
+
+
 def test_path_filter_follows_gitignore_rules():
-    flt = PathFilter(["runs/", "*.log", "datasets/cifar-10-batches-py/", "/build", "!keep.log"])
+    flt = PathFilter(["runs/", "*.log", "datasets/cifar-10-batches-py/", "/build"])
     assert flt.excluded("runs", True) and flt.excluded("a/runs", True)
     assert not flt.excluded("runs", False)          # dir-only rule, a file named runs
     assert flt.excluded("x/y.log", False)

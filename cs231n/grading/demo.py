@@ -13,16 +13,22 @@ The demo kit is pure Python (no numpy) so a grading run takes about a second:
 * ``cs231n/_core.py``: a shared private core, ``_twice`` (one region; CRLF line
   ends, to exercise them);
 * ``cs231n/ops.py``: ``double`` (calls the core), ``square``, ``Scaler.apply``
-  (calls the core), each with a region, plus an argument check that stays in the
-  release;
+  (calls the core) and ``fourth_power`` (calls ``square``, another part's
+  function: the grader substitutes the reference ``square`` while grading it),
+  each with a region, plus an argument check that stays in the release;
 * ``notebooks/demo.py`` and its paired ``notebooks/demo.ipynb`` (with outputs):
   one markdown answer and one code answer each;
-* ``tests/test_ops.py``: graded tests (``@pytest.mark.graded``, and the scaler
-  tests through a node-id pattern in the rubric) and one ungraded test;
-* ``cs231n/grading/rubric.json``: parts double (3 points; regions double and the
-  core), square (2), scaler (5; Scaler.apply and the core), notebook (4, manual);
+* ``tests/test_ops.py``: public graded tests (``@pytest.mark.graded(PART, GROUP)``
+  on functions, on ``pytest.param`` cases, and as a module's ``pytestmark`` in
+  ``tests/test_power.py``) and one ungraded test; ``tests/hidden/test_ops_hidden.py``:
+  a hidden graded test (instructor-only, never released);
+* ``cs231n/grading/rubric.json``: parts double (3 points: groups int 2, float 1;
+  regions double and the core), square (2: group values, proportional), scaler
+  (3: group apply; Scaler.apply and the core), power (2: group value), notebook
+  (4, manual);
 * files that must not be released: ``runs/``, ``*.log`` (``.gitignore``), a
-  ``__pycache__``, ``docs/INSTRUCTORS.md`` and the rubric (instructor-only);
+  ``__pycache__``, ``docs/INSTRUCTORS.md``, the hidden tests and the rubric
+  (instructor-only);
 * files copied as they are: README, pyproject, a binary blob.
 """
 from __future__ import annotations
@@ -91,6 +97,16 @@ class Scaler:
             remaining_factor //= 2
         ### END SOLUTION
         return scaled_value
+
+
+def fourth_power(x):
+    """Return ``x ** 4`` by squaring twice."""
+    _check_number(x, "x")
+    # TODO: Square the square of x with `square`.
+    ### BEGIN SOLUTION
+    power_four = square(square(x))
+    ### END SOLUTION
+    return power_four
 '''
 
 TESTS = '''"""Tests of the demo kit."""
@@ -99,26 +115,30 @@ import pytest
 from cs231n.ops import Scaler, double, square
 
 
-@pytest.mark.graded("double")
+@pytest.mark.graded("double", "int")
 def test_double_int():
     assert double(3) == 6
 
 
-@pytest.mark.graded("double")
+@pytest.mark.graded("double", "float")
 def test_double_float():
     assert double(1.5) == 3.0
 
 
-@pytest.mark.graded("square")
-@pytest.mark.parametrize("x, expected", [(3, 9), (-2, 4)])
+@pytest.mark.parametrize("x, expected", [
+    pytest.param(3, 9, marks=pytest.mark.graded("square", "values")),
+    pytest.param(-2, 4, marks=pytest.mark.graded("square", "values")),
+])
 def test_square(x, expected):
     assert square(x) == expected
 
 
-def test_scaler_by_four():  # graded through the rubric pattern tests/test_ops.py::test_scaler*
+@pytest.mark.graded("scaler", "apply")
+def test_scaler_by_four():
     assert Scaler(4).apply(3) == 12
 
 
+@pytest.mark.graded("scaler", "apply")
 def test_scaler_by_one():
     assert Scaler(1).apply(5) == 5
 
@@ -126,6 +146,29 @@ def test_scaler_by_one():
 def test_double_rejects_text():  # not graded: the check stays in the release
     with pytest.raises(TypeError):
         double("a")
+'''
+
+POWER_TESTS = '''"""Tests of fourth_power (every test of the module is graded)."""
+import pytest
+
+from cs231n.ops import fourth_power
+
+pytestmark = pytest.mark.graded("power", "value")
+
+
+def test_fourth_power():
+    assert fourth_power(3) == 81
+'''
+
+HIDDEN_TESTS = '''"""Hidden test of the demo kit (instructor-only)."""
+import pytest
+
+from cs231n.ops import Scaler
+
+
+@pytest.mark.graded("scaler", "apply")
+def test_scaler_by_eight():
+    assert Scaler(8).apply(2) == 16
 '''
 
 NOTEBOOK_PY = '''# ---
@@ -182,12 +225,16 @@ RUBRIC = {
     "time_limit": 10,
     "grace": 2,
     "total_time_limit": 120,
-    "instructor_only": ["cs231n/grading/", "docs/INSTRUCTORS.md"],
+    "instructor_only": ["cs231n/grading/", "docs/INSTRUCTORS.md", "tests/hidden/"],
     "parts": {
-        "double": {"points": 3, "regions": ["cs231n/ops.py::double", "cs231n/_core.py::_twice"]},
-        "square": {"points": 2, "regions": ["cs231n/ops.py::square"]},
-        "scaler": {"points": 5, "regions": ["cs231n/ops.py::Scaler.apply", "cs231n/_core.py::_twice"],
-                   "tests": ["tests/test_ops.py::test_scaler*"]},
+        "double": {"points": 3, "regions": ["cs231n/ops.py::double", "cs231n/_core.py::_twice"],
+                   "groups": {"int": 2, "float": 1}},
+        "square": {"points": 2, "regions": ["cs231n/ops.py::square"],
+                   "groups": {"values": {"points": 2, "scoring": "proportional"}}},
+        "scaler": {"points": 3, "regions": ["cs231n/ops.py::Scaler.apply", "cs231n/_core.py::_twice"],
+                   "groups": {"apply": 3}},
+        "power": {"points": 2, "regions": ["cs231n/ops.py::fourth_power"],
+                  "groups": {"value": 2}},
         "notebook": {"kind": "notebook", "points": 4, "regions": ["notebooks/demo.*"]},
     },
 }
@@ -202,13 +249,14 @@ SOLUTION_LINES = (
     "while remaining_factor > 1:",
     "scaled_value = _twice(scaled_value)",
     "remaining_factor //= 2",
+    "power_four = square(square(x))",
     "Because twice a sum is the sum of the doubles: 2(x + y) = 2x + 2y.",
     "answer = double(21)",
 )
 
 #: Files of the demo kit that a release must contain, unchanged.
 UNCHANGED_FILES = ("README.md", "pyproject.toml", ".gitignore", "cs231n/__init__.py",
-                   "data/blob.bin", "tests/test_ops.py")
+                   "data/blob.bin", "tests/test_ops.py", "tests/test_power.py")
 
 
 def write_demo_kit(root):
@@ -217,12 +265,14 @@ def write_demo_kit(root):
     files = {
         "README.md": "# Demo kit\n\nRun `python -m pytest`.\n",
         "pyproject.toml": ('[tool.pytest.ini_options]\ntestpaths = ["tests"]\naddopts = "-ra"\n'
-                           'markers = ["graded(part): counts toward a rubric part"]\n'),
+                           'markers = ["graded(part, group): counts toward a rubric check group"]\n'),
         ".gitignore": "runs/\n*.log\n",
         "cs231n/__init__.py": '"""Demo kit package."""\n',
         "cs231n/ops.py": OPS,
         "cs231n/grading/rubric.json": json.dumps(RUBRIC, indent=2) + "\n",
         "tests/test_ops.py": TESTS,
+        "tests/test_power.py": POWER_TESTS,
+        "tests/hidden/test_ops_hidden.py": HIDDEN_TESTS,
         "notebooks/demo.py": NOTEBOOK_PY,
         "notebooks/demo.ipynb": _notebook_json(),
         "docs/INSTRUCTORS.md": "Instructor notes: the answers are in the markers.\n",

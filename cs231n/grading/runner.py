@@ -19,6 +19,14 @@ the submission can replace it. CONFIG keys:
     pytest arguments. ``only``: node ids to keep (others deselected), or null.
 ``memory_limit``
     Optional address-space limit in bytes (``RLIMIT_AS``).
+``reference``, ``substitute``
+    Optional. ``reference`` is the reference kit's root; ``substitute`` maps a
+    rubric part to the ``[module, qualname]`` pairs of the functions that *other*
+    parts own. While a test graded for part P runs (setup to teardown), each of
+    those functions is replaced by the reference kit's version (imported once as
+    the package ``_cs231n_reference``) wherever a loaded ``cs231n`` module or the
+    test's own module binds it (``Class.method`` names replace the method on the
+    class), and put back afterwards. So a test of P exercises only P's code.
 ``time_limit``, ``grace``
     Seconds. After ``time_limit`` a test (or a module import during collection)
     gets :class:`GradeTimeout` raised at its current line; ``grace`` seconds later,
@@ -158,12 +166,114 @@ def foreign_modules(submission):
     return bad
 
 
-class GradePlugin:
-    """pytest plugin: markers, deselection, time limits, JSON lines, location checks."""
+REFERENCE_PACKAGE = "_cs231n_reference"
+_MISSING = object()
 
-    def __init__(self, log, timer, submission, only):
+
+class Substitutions:
+    """Swap other parts' functions for the reference kit's while a test runs."""
+
+    def __init__(self, log, reference, table):
+        self.log, self.reference, self.table = log, reference, table or {}
+        self.ref_pkg = None
+        self.broken = None
+        self.undo = []
+
+    def _load_reference(self):
+        if self.ref_pkg is not None or self.broken is not None:
+            return self.ref_pkg
+        import importlib.util
+        root = os.path.join(self.reference, "cs231n")
+        try:
+            spec = importlib.util.spec_from_file_location(
+                REFERENCE_PACKAGE, os.path.join(root, "__init__.py"),
+                submodule_search_locations=[root])
+            pkg = importlib.util.module_from_spec(spec)
+            sys.modules[REFERENCE_PACKAGE] = pkg
+            spec.loader.exec_module(pkg)
+        except BaseException as exc:  # noqa: BLE001
+            self.broken = f"{type(exc).__name__}: {exc}"
+            self.log.write(event="note", message="reference kit did not import; no "
+                           f"substitution: {self.broken}")
+            return None
+        self.ref_pkg = pkg
+        return pkg
+
+    def _ref_object(self, module, qualname):
+        import importlib
+        mod = importlib.import_module(REFERENCE_PACKAGE + module[len("cs231n"):])
+        obj = mod
+        for name in qualname.split("."):
+            obj = getattr(obj, name)
+        return mod, obj
+
+    def apply(self, part, test_module):
+        """Substitute for a test of ``part``; ``test_module`` also gets rebound."""
+        pairs = self.table.get(part) or []
+        if not pairs or self._load_reference() is None:
+            return
+        import inspect
+        namespaces = [m for n, m in list(sys.modules.items())
+                      if m is not None and (n == "cs231n" or n.startswith("cs231n."))]
+        if test_module is not None:
+            namespaces.append(test_module)
+        for module, qualname in pairs:
+            home = sys.modules.get(module)
+            try:
+                ref_mod, ref_obj = self._ref_object(module, qualname)
+            except BaseException:  # noqa: BLE001 - the reference lacks it: nothing to swap
+                continue
+            names = qualname.split(".")
+            if len(names) == 1:
+                orig = _MISSING if home is None else home.__dict__.get(names[0], _MISSING)
+                if home is not None and orig is _MISSING:
+                    self.undo.append((home.__dict__, names[0], _MISSING))
+                    home.__dict__[names[0]] = ref_obj
+                if orig is _MISSING:
+                    continue
+                for ns in namespaces:
+                    d = ns.__dict__
+                    for key, val in list(d.items()):
+                        if val is orig:
+                            self.undo.append((d, key, val))
+                            d[key] = ref_obj
+            elif len(names) == 2 and home is not None:
+                cls = home.__dict__.get(names[0])
+                ref_cls = getattr(ref_mod, names[0], None)
+                if not inspect.isclass(cls) or not inspect.isclass(ref_cls):
+                    continue
+                new = ref_cls.__dict__.get(names[1], _MISSING)
+                if new is _MISSING:
+                    continue
+                self.undo.append((cls, names[1], cls.__dict__.get(names[1], _MISSING)))
+                setattr(cls, names[1], new)
+
+    def restore(self):
+        while self.undo:
+            target, key, old = self.undo.pop()
+            if isinstance(target, dict):
+                if old is _MISSING:
+                    target.pop(key, None)
+                else:
+                    target[key] = old
+            elif old is _MISSING:
+                try:
+                    delattr(target, key)
+                except AttributeError:
+                    pass
+            else:
+                setattr(target, key, old)
+
+
+class GradePlugin:
+    """pytest plugin: markers, deselection, time limits, JSON lines, location checks,
+    substitution of other parts' functions."""
+
+    def __init__(self, log, timer, submission, only, subs=None):
         self.log, self.timer, self.submission = log, timer, submission
         self.only = None if only is None else set(only)
+        self.subs = subs
+        self.items = {}
 
     def _check(self, where):
         bad = foreign_modules(self.submission)
@@ -173,7 +283,7 @@ class GradePlugin:
 
     def pytest_configure(self, config):
         config.addinivalue_line(
-            "markers", "graded(*parts): the test counts toward these rubric parts")
+            "markers", "graded(part, group): the test counts toward this rubric check group")
         self.log.write(event="configure")
 
     def pytest_collectstart(self, collector):
@@ -198,13 +308,19 @@ class GradePlugin:
             if dropped:
                 config.hook.pytest_deselected(items=dropped)
         for item in items:
-            parts = [str(a) for m in item.iter_markers("graded") for a in m.args]
-            self.log.write(event="collected", id=item.nodeid, parts=parts)
+            marks = [[list(m.args), sorted(m.kwargs)] for m in item.iter_markers("graded")]
+            self.items[item.nodeid] = item
+            self.log.write(event="collected", id=item.nodeid, graded=marks)
         self._check("collection")
 
     def pytest_runtest_logstart(self, nodeid, location):
         self.log.write(event="start", id=nodeid)
         self.timer.arm("test", nodeid)
+        item = self.items.get(nodeid)
+        if self.subs is not None and item is not None:
+            mark = item.get_closest_marker("graded")
+            if mark is not None and mark.args:
+                self.subs.apply(str(mark.args[0]), getattr(item, "module", None))
 
     def pytest_runtest_logreport(self, report):
         rec = {"event": "report", "id": report.nodeid, "when": report.when,
@@ -219,6 +335,8 @@ class GradePlugin:
 
     def pytest_runtest_logfinish(self, nodeid, location):
         self.timer.disarm()
+        if self.subs is not None:
+            self.subs.restore()
         self._check(nodeid)
         self.log.write(event="finish", id=nodeid)
 
@@ -259,7 +377,10 @@ def run_pytest(cfg):
     timer = Timer(log, cfg["time_limit"], cfg["grace"])
     if not _import_submission(log, timer, submission):
         return EXIT_FATAL
-    plugin = GradePlugin(log, timer, submission, cfg.get("only"))
+    subs = None
+    if cfg.get("substitute") and cfg.get("reference"):
+        subs = Substitutions(log, os.path.abspath(cfg["reference"]), cfg["substitute"])
+    plugin = GradePlugin(log, timer, submission, cfg.get("only"), subs)
     code = pytest.main(list(cfg["args"]), plugins=[plugin])
     log.write(event="exit", code=int(code))
     return int(code)
