@@ -64,10 +64,6 @@ Max pooling: separable maximum, first-maximum routing
     the pool also tiles the input (``stride`` equal to the pool size, nothing
     left over) ``dx`` needs no zero fill.
 
-Outputs (``out``, ``dx``) come from :func:`cs231n._alloc.empty`, which reuses
-the memory of large earlier outputs that nobody holds any more (fresh memory
-costs page faults on first touch).
-
 Dtypes: the computation runs in x's dtype (float32 stays float32, float64 stays
 float64; weights of another dtype are converted, never x). ``out`` and ``dx``
 have x's dtype; ``dw`` and ``db`` have the dtypes of ``w`` and ``b``.
@@ -79,7 +75,6 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import _alloc
 from ._checks import check_float_array, check_shape, conv_settings, pool_settings
 
 __all__ = [
@@ -283,7 +278,7 @@ def conv_forward_fast(x, w, b, conv_param):
     w_aug[:, :K] = _weight_matrix(w, dtype)
     w_aug[:, K] = b
 
-    out = _alloc.empty((N, F, Ho, Wo), dtype)
+    out = np.empty((N, F, Ho, Wo), dtype)
     _, xp, win = _padded_buffer(plan, dtype)
     cols, taps = _column_buffer(win, dtype)                        # (nb, K + 1, L)
     if plan.flat:
@@ -365,7 +360,7 @@ def conv_backward_fast(dout, cache, need_dx=True):
     else:
         g_buf = np.empty((nb, F, Ho, Wo), dtype=dtype)
     if need_dx:
-        dx = _alloc.empty((N, C, H, W), dtype)
+        dx = np.empty((N, C, H, W), dtype)
         w_mat_t = np.ascontiguousarray(w_mat.T)                    # (K, F)
         # Flat layout: dcols is computed at the full padded height, so the block
         # of one filter offset (i, j) is C whole padded planes: one contiguous run.
@@ -611,7 +606,7 @@ def max_pool_forward_fast(x, pool_param):
     ph, pw, s, Ho, Wo = pool_settings(x, pool_param, float_only=True)
     N, C = x.shape[:2]
     Hu = (Ho - 1) * s + ph          # rows covered by some window
-    out = _alloc.empty((N, C, Ho, Wo), x.dtype)
+    out = np.empty((N, C, Ho, Wo), x.dtype)
     col_hits = np.empty((pw - 1, N, C, Hu, Wo), dtype=bool)
     row_hits = np.empty((ph - 1, N, C, Ho, Wo), dtype=bool)
     blocks = _pool_blocks(x)
@@ -673,7 +668,7 @@ def max_pool_backward_fast(dout, cache):
     # (column) iff additionally stride == pool size and none is left over.
     rows_tile = s == ph and Hu == H
     cols_tile = s == pw and (Wo - 1) * s + pw == W
-    dx = _alloc.empty((N, C, H, W), dtype)
+    dx = np.empty((N, C, H, W), dtype)
     if not (rows_tile and cols_tile):
         dx[...] = 0               # some entries get no gradient, others add up
     blocks = _pool_blocks(dx)

@@ -15,7 +15,6 @@ import numbers
 
 import numpy as np
 
-from . import _norm
 from ._checks import (
     check_array,
     check_float_array,
@@ -232,8 +231,17 @@ def svm_loss(x, y):
 
 
 # --------------------------------------------------------------------------
-# Normalisation layers (thin wrappers over cs231n._norm)
+# Normalisation layers
 # --------------------------------------------------------------------------
+#
+# Every layer below standardises x over some axes and then scales and shifts it:
+#
+#     mu = mean(x),  var = mean((x - mu)**2),  xhat = (x - mu) / sqrt(var + eps),
+#     out = gamma * xhat + beta
+#
+# Given code checks the arguments first (so a failed call leaves bn_param
+# untouched) and casts what is returned to the input's dtype; your code sits
+# between the two.
 
 def _check_norm_inputs(x, gamma, beta, param_shape, what, stat_axes):
     """x must already be checked; gamma and beta must have ``param_shape``.
@@ -286,47 +294,9 @@ def _running_stats(name, param, channels, dtype):
     return stats
 
 
-def _batch_stat_norm(x, gamma, beta, bn_param, stats_view, stats_axes):
-    """Shared body of batch norm and spatial batch norm (train/test, running stats).
-
-    The statistics and the affine map use the same view; axis 1 holds the
-    C features/channels, every other axis is reduced.
-    """
-    mode, eps, momentum = _norm_settings("bn_param", bn_param, modes_needed=True)
-    C = stats_view[1]
-    running_mean, running_var = _running_stats("bn_param", bn_param, C, x.dtype)
-    # every check passed: only now touch bn_param
-    # TODO: Implement the training-time forward pass for batch normalization:
-    # normalise with the minibatch mean and (biased) variance, scale by gamma,
-    # shift by beta, and update the running averages
-    #   running = momentum * running + (1 - momentum) * batch_statistic.
-    # At test time normalise with the running statistics instead.
-    # x has shape `stats_view` after x.reshape(stats_view): (N, D) for batch
-    # norm, (N, C, H*W) for spatial batch norm; reduce over `stats_axes`.
-    # What the tests check beyond the formulas: compute the mean and variance in
-    # float64 (x.astype(np.float64)), as float32 input with a large common
-    # offset (1e4 + randn) loses its spread in float32 sums; keep everything
-    # you return or store (out, the cache's arrays, running statistics) in x's
-    # dtype, so the backward pass computes in the wider of x's and dout's.
-    ### BEGIN SOLUTION
-    if mode == "train":
-        out, cache, mean, var = _norm.norm_forward(
-            x, gamma, beta, eps, stats_view, stats_axes, stats_view, stats_axes)
-        mean = mean.reshape(C)
-        var = var.reshape(C)
-        bn_param["running_mean"] = (momentum * running_mean + (1 - momentum) * mean).astype(x.dtype, copy=False)
-        bn_param["running_var"] = (momentum * running_var + (1 - momentum) * var).astype(x.dtype, copy=False)
-    else:
-        keep = [1] * len(stats_view)
-        for a in range(len(stats_view)):
-            if a not in stats_axes:
-                keep[a] = stats_view[a]
-        mean = running_mean.astype(x.dtype, copy=False).reshape(keep)
-        var = running_var.astype(x.dtype, copy=False).reshape(keep)
-        out, cache, _, _ = _norm.norm_forward(
-            x, gamma, beta, eps, stats_view, stats_axes, stats_view, stats_axes, mean, var)
-    ### END SOLUTION
-    return out, cache
+def _as_dtype(dtype, *arrays):
+    """The arrays converted to ``dtype`` (no copy when they already have it)."""
+    return tuple(np.asarray(a).astype(dtype, copy=False) for a in arrays)
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
@@ -337,9 +307,15 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     running averages:
 
     .. math::
+        \\mu_B = \\frac{1}{N}\\sum_i x_i, \\quad
+        \\sigma_B^2 = \\frac{1}{N}\\sum_i (x_i - \\mu_B)^2, \\quad
         \\hat{x} = \\frac{x - \\mu_B}{\\sqrt{\\sigma_B^2 + \\epsilon}}, \\quad
-        y = \\gamma \\hat{x} + \\beta, \\quad
+        y = \\gamma \\hat{x} + \\beta
+
+    .. math::
         r \\leftarrow m\\, r + (1 - m)\\, s_B
+        \\quad \\text{for } (r, s_B) = (\\text{running\\_mean}, \\mu_B),
+        (\\text{running\\_var}, \\sigma_B^2)
 
     With a batch of one (``N == 1``) in train mode the variance is 0, so
     ``out == beta`` and ``dx == 0``; the running variance moves towards 0. This
@@ -358,117 +334,150 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
     Returns
     -------
-    out : ndarray, shape (N, D)
-    cache : NormCache
-        What the backward pass needs (this kit: a :class:`cs231n._norm.NormCache`;
-        your own implementation may store any object).
+    out : ndarray, shape (N, D), dtype of x
+    cache : tuple
+        What the backward passes need (your choice of contents).
     """
     check_float_array("x", x, ndim=2)
     _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per feature", (0,))
-    N, D = x.shape
-    return _batch_stat_norm(x, gamma, beta, bn_param, (N, D), (0,))
+    mode, eps, momentum = _norm_settings("bn_param", bn_param, modes_needed=True)
+    running_mean, running_var = _running_stats("bn_param", bn_param, x.shape[1], x.dtype)
+    # every check passed: only now may bn_param change
+    if mode == "train":
+        # TODO: Implement the training-time forward pass for batch normalization.
+        # Compute the mean and the biased variance (divide by N) of each feature
+        # over the batch, normalise x with them, scale by gamma and shift by beta.
+        # Update running_mean and running_var with an exponential moving average,
+        #   running = momentum * running + (1 - momentum) * batch_statistic,
+        # (the line after your code stores them in bn_param). Keep what the
+        # backward passes need in `cache`.
+        # What the tests check beyond the formulas: compute the mean and variance
+        # in float64 (x.mean(axis=0, dtype=np.float64)); float32 data with a large
+        # common offset (1e4 + randn) loses its spread in float32 sums.
+        ### BEGIN SOLUTION
+        mu = x.mean(axis=0, dtype=np.float64)      # float64 statistics, also for float32 x
+        xmu = x - mu
+        var = (xmu ** 2).mean(axis=0)              # two-pass variance: no cancellation
+        std = np.sqrt(var + eps)
+        xhat = xmu / std
+        out = gamma * xhat + beta
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var = momentum * running_var + (1 - momentum) * var
+        cache = (xhat, xmu, std, gamma, "train")
+        ### END SOLUTION
+        bn_param["running_mean"], bn_param["running_var"] = _as_dtype(
+            x.dtype, running_mean, running_var)
+    else:
+        # TODO: Implement the test-time forward pass for batch normalization:
+        # normalise x with the running mean and variance, then scale and shift.
+        # Keep what the backward passes need in `cache` (the statistics are
+        # constants here).
+        ### BEGIN SOLUTION
+        xmu = x - running_mean
+        std = np.sqrt(running_var + eps)
+        xhat = xmu / std
+        out = gamma * xhat + beta
+        cache = (xhat, xmu, std, gamma, "test")
+        ### END SOLUTION
+    return out.astype(x.dtype, copy=False), cache
 
 
 def batchnorm_backward(dout, cache):
     """Batch normalization backward pass, step by step through the graph.
 
-    The forward pass as a graph (per feature, sums over the batch of N)::
+    The train-mode forward pass as a graph (per feature, sums over the batch)::
 
-        mu = sum(x) / N          xmu = x - mu         sq = xmu ** 2
+        mu = sum(x) / N          xmu = x - mu          sq = xmu ** 2
         var = sum(sq) / N        std = sqrt(var + eps) istd = 1 / std
         xhat = xmu * istd        out = gamma * xhat + beta
 
     This function walks it backwards one node at a time (the derivation a
     student writes by hand); :func:`batchnorm_backward_alt` is the simplified
-    closed form and gives the same result.
+    closed form and gives the same result. In test mode ``mu`` and ``var`` are
+    the running statistics, constants, so only ``xhat = (x - mu) / std``
+    carries the gradient.
 
     Parameters
     ----------
     dout : ndarray, shape (N, D)
-    cache : object
+    cache : tuple
         What :func:`batchnorm_forward` returned.
 
     Returns
     -------
-    dx : ndarray, shape (N, D)
-    dgamma, dbeta : ndarray, shape (D,)
+    dx : ndarray, shape (N, D), dtype of dout
+    dgamma, dbeta : ndarray, shape (D,), dtype of dout
     """
     check_array("dout", dout)
     # TODO: Implement the backward pass for batch normalization by walking the
-    # computation graph backwards, one node at a time.
+    # computation graph above backwards, one node at a time.
     ### BEGIN SOLUTION
-    _check_norm_cache(dout, cache)                 # the cache of this kit's forward
-    xhat, istd, gamma = cache.xhat, cache.inv_std, cache.gamma
-    N = xhat.shape[0]
-    dbeta = dout.sum(axis=0)                       # out = ... + beta
-    dgamma = (dout * xhat).sum(axis=0)             # out = gamma * xhat + ...
+    xhat, xmu, std, gamma, mode = cache
+    check_shape("dout", dout, xhat.shape, "(the shape of the forward input x)")
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0)                       # out = gamma * xhat + beta
+    dgamma = (dout * xhat).sum(axis=0)
     dxhat = dout * gamma
-    if not cache.batch_stats:                      # test mode: mu and var are constants
-        return dxhat * istd, dgamma, dbeta
-    std = 1.0 / istd
-    xmu = xhat * std                               # recover x - mu
-    distd = (dxhat * xmu).sum(axis=0, keepdims=True)   # xhat = xmu * istd
-    dxmu = dxhat * istd                            # ... first path into xmu
-    dstd = -distd / std ** 2                       # istd = 1 / std
-    dvar = 0.5 * dstd / std                        # std = sqrt(var + eps)
-    dsq = np.broadcast_to(dvar / N, xmu.shape)     # var = sum(sq) / N
-    dxmu = dxmu + 2 * xmu * dsq                    # sq = xmu ** 2: second path into xmu
-    dmu = -dxmu.sum(axis=0, keepdims=True)         # xmu = x - mu
-    dx = dxmu + dmu / N                            # mu = sum(x) / N
+    if mode == "test":                             # mu and std are constants
+        dx = dxhat / std
+    else:
+        istd = 1.0 / std
+        distd = (dxhat * xmu).sum(axis=0)          # xhat = xmu * istd
+        dxmu = dxhat * istd                        # ... first path into xmu
+        dstd = -distd / std ** 2                   # istd = 1 / std
+        dvar = 0.5 * dstd / std                    # std = sqrt(var + eps)
+        dsq = dvar / N                             # var = sum(sq) / N, for every sample
+        dxmu = dxmu + 2 * xmu * dsq                # sq = xmu ** 2: second path into xmu
+        dmu = -dxmu.sum(axis=0)                    # xmu = x - mu
+        dx = dxmu + dmu / N                        # mu = sum(x) / N
     ### END SOLUTION
-    return dx, dgamma, dbeta
+    return _as_dtype(dout.dtype, dx, dgamma, dbeta)
 
 
 def batchnorm_backward_alt(dout, cache):
     """Batch normalization backward pass, simplified closed form.
 
     Derive ``dx`` on paper as one expression in ``dout``, ``xhat``, ``gamma``
-    and the inverse standard deviation, with no intermediate gradients.
+    and the standard deviation ``sqrt(var + eps)``, with no intermediate
+    gradients; it is a few full-array passes instead of a dozen.
 
     Parameters
     ----------
     dout : ndarray, shape (N, D)
-    cache : object
+    cache : tuple
         What :func:`batchnorm_forward` returned.
 
     Returns
     -------
-    dx : ndarray, shape (N, D)
-    dgamma, dbeta : ndarray, shape (D,)
+    dx : ndarray, shape (N, D), dtype of dout
+    dgamma, dbeta : ndarray, shape (D,), dtype of dout
     """
     check_array("dout", dout)
-    # TODO: Implement the backward pass in closed form (one expression for dx).
+    # TODO: Implement the backward pass for batch normalization in closed form
+    # (one expression for dx; in test mode the statistics are constants).
     ### BEGIN SOLUTION
-    _check_norm_cache(dout, cache)                 # the cache of this kit's forward
-    # with g = gamma * dout and means over the batch:
-    #   dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)
-    dx, dgamma, dbeta = _norm.norm_backward(dout, cache)
+    xhat, _, std, gamma, mode = cache
+    check_shape("dout", dout, xhat.shape, "(the shape of the forward input x)")
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * xhat).sum(axis=0)
+    dxhat = dout * gamma
+    if mode == "test":
+        dx = dxhat / std
+    else:                                          # means over the batch
+        dx = (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0)) / std
     ### END SOLUTION
-    return dx, dgamma, dbeta
-
-
-def _check_norm_cache(dout, cache):
-    """``cache`` must come from this kit's norm forward, ``dout`` match its input.
-
-    Part of the solution: a student's own forward may cache anything, so the
-    student kit checks only that ``dout`` is an array.
-    """
-    if not isinstance(cache, _norm.NormCache):
-        raise TypeError(
-            f"cache must be the cache returned by the matching forward function, got "
-            f"{type(cache).__name__}"
-        )
-    check_shape("dout", dout, cache.x_shape, "(the shape of the forward input x)")
+    return _as_dtype(dout.dtype, dx, dgamma, dbeta)
 
 
 def layernorm_forward(x, gamma, beta, ln_param):
     """Layer normalization, forward pass: per-example statistics over features.
 
     .. math::
-        \\hat{x}_{i} = \\frac{x_{i} - \\mu_i}{\\sqrt{\\sigma_i^2 + \\epsilon}}, \\quad
-        y_i = \\gamma \\hat{x}_i + \\beta
+        \\mu_i = \\frac{1}{D}\\sum_j x_{ij}, \\quad
+        \\sigma_i^2 = \\frac{1}{D}\\sum_j (x_{ij} - \\mu_i)^2, \\quad
+        \\hat{x}_{ij} = \\frac{x_{ij} - \\mu_i}{\\sqrt{\\sigma_i^2 + \\epsilon}}, \\quad
+        y_{ij} = \\gamma_j \\hat{x}_{ij} + \\beta_j
 
-    where :math:`\\mu_i, \\sigma_i^2` are the mean and biased variance of row ``i``.
     Train and test behave the same; no running statistics are kept.
 
     Parameters
@@ -480,51 +489,70 @@ def layernorm_forward(x, gamma, beta, ln_param):
 
     Returns
     -------
-    out : ndarray, shape (N, D)
-    cache : NormCache
-        What the backward pass needs (this kit: a :class:`cs231n._norm.NormCache`;
-        your own implementation may store any object).
+    out : ndarray, shape (N, D), dtype of x
+    cache : tuple
+        What the backward pass needs (your choice of contents).
     """
     check_float_array("x", x, ndim=2)
     _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per feature", (1,))
     _, eps, _ = _norm_settings("ln_param", ln_param, modes_needed=False)
-    N, D = x.shape
-    # TODO: Implement layer normalization: batch norm with the roles of the
-    # examples and the features swapped for the statistics (gamma and beta still
-    # act per feature).
-    # Numerics as in the TODO of _batch_stat_norm: mean and variance in float64;
-    # out and the cache's arrays in x's dtype.
+    # TODO: Implement the forward pass for layer normalization. It is batch
+    # normalization of the transposed data x.T (statistics of each example over
+    # its D features) with three differences: gamma and beta still act per
+    # feature, train and test mode are the same, and nothing is kept between
+    # calls (no running statistics). Either transpose and reuse your batch norm
+    # code, or take the statistics over axis 1. Mean and variance in float64,
+    # as in batch norm.
     ### BEGIN SOLUTION
-    out, cache, _, _ = _norm.norm_forward(x, gamma, beta, eps, (N, D), (1,), (N, D), (0,))
+    mu = x.mean(axis=1, keepdims=True, dtype=np.float64)   # one mean per example
+    xmu = x - mu
+    var = (xmu ** 2).mean(axis=1, keepdims=True)
+    std = np.sqrt(var + eps)
+    xhat = xmu / std
+    out = gamma * xhat + beta
+    cache = (xhat, std, gamma)
     ### END SOLUTION
-    return out, cache
+    return out.astype(x.dtype, copy=False), cache
 
 
 def layernorm_backward(dout, cache):
     """Layer normalization backward pass.
 
+    Batch norm's closed-form backward with the statistics' axis swapped
+    (means over each example's D features); ``dgamma`` and ``dbeta`` still sum
+    over the batch.
+
     Parameters
     ----------
     dout : ndarray, shape (N, D)
-    cache : object
+    cache : tuple
         What :func:`layernorm_forward` returned.
 
     Returns
     -------
-    dx : ndarray, shape (N, D)
-    dgamma, dbeta : ndarray, shape (D,)
+    dx : ndarray, shape (N, D), dtype of dout
+    dgamma, dbeta : ndarray, shape (D,), dtype of dout
     """
     check_array("dout", dout)
     # TODO: Implement the backward pass for layer normalization.
     ### BEGIN SOLUTION
-    _check_norm_cache(dout, cache)                 # the cache of this kit's forward
-    dx, dgamma, dbeta = _norm.norm_backward(dout, cache)
+    xhat, std, gamma = cache
+    check_shape("dout", dout, xhat.shape, "(the shape of the forward input x)")
+    dbeta = dout.sum(axis=0)                       # gamma and beta act per feature
+    dgamma = (dout * xhat).sum(axis=0)
+    g = dout * gamma                               # dL/dxhat; means over each row below
+    dx = (g - g.mean(axis=1, keepdims=True)
+          - xhat * (g * xhat).mean(axis=1, keepdims=True)) / std
     ### END SOLUTION
-    return dx, dgamma, dbeta
+    return _as_dtype(dout.dtype, dx, dgamma, dbeta)
 
 
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     """Spatial batch normalization: per-channel statistics over (N, H, W).
+
+    Each channel ``c`` is standardised over all ``N * H * W`` values it takes in
+    the batch, which is vanilla batch norm of the ``(N*H*W, C)`` matrix whose
+    rows are the pixels and whose columns are the channels.
 
     Parameters
     ----------
@@ -535,16 +563,25 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
 
     Returns
     -------
-    out : ndarray, shape (N, C, H, W)
-    cache : NormCache
-        What the backward pass needs (this kit: a :class:`cs231n._norm.NormCache`;
-        your own implementation may store any object).
+    out : ndarray, shape (N, C, H, W), dtype of x
+    cache : tuple
+        What the backward pass needs (your choice of contents).
     """
     check_float_array("x", x, ndim=4)
     _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per channel", (0, 2, 3))
+    _norm_settings("bn_param", bn_param, modes_needed=True)
+    _running_stats("bn_param", bn_param, x.shape[1], x.dtype)
+    # TODO: Implement the forward pass for spatial batch normalization by
+    # reusing your batchnorm_forward: move the channel axis last and reshape x
+    # to (N*H*W, C) (transpose first: a plain reshape would mix channels),
+    # normalise, and bring the result back to (N, C, H, W).
+    ### BEGIN SOLUTION
     N, C, H, W = x.shape
-    # Reducing over axes (0, 2) of the free (N, C, H*W) view needs no transpose.
-    return _batch_stat_norm(x, gamma, beta, bn_param, (N, C, H * W), (0, 2))
+    x_rows = x.transpose(0, 2, 3, 1).reshape(-1, C)        # one row per pixel
+    out_rows, cache = batchnorm_forward(x_rows, gamma, beta, bn_param)
+    out = out_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    ### END SOLUTION
+    return out.astype(x.dtype, copy=False), cache
 
 
 def spatial_batchnorm_backward(dout, cache):
@@ -553,21 +590,24 @@ def spatial_batchnorm_backward(dout, cache):
     Parameters
     ----------
     dout : ndarray, shape (N, C, H, W)
-    cache : object
+    cache : tuple
         What :func:`spatial_batchnorm_forward` returned.
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
-    dgamma, dbeta : ndarray, shape (C,)
+    dx : ndarray, shape (N, C, H, W), dtype of dout
+    dgamma, dbeta : ndarray, shape (C,), dtype of dout
     """
-    check_array("dout", dout)
-    # TODO: Implement the backward pass for spatial batch normalization.
+    check_array("dout", dout, ndim=4)
+    # TODO: Implement the backward pass for spatial batch normalization by
+    # reusing your batchnorm_backward_alt on the same (N*H*W, C) view.
     ### BEGIN SOLUTION
-    _check_norm_cache(dout, cache)                 # the cache of this kit's forward
-    dx, dgamma, dbeta = _norm.norm_backward(dout, cache)
+    N, C, H, W = dout.shape
+    dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+    dx_rows, dgamma, dbeta = batchnorm_backward_alt(dout_rows, cache)
+    dx = dx_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
     ### END SOLUTION
-    return dx, dgamma, dbeta
+    return _as_dtype(dout.dtype, dx, dgamma, dbeta)
 
 
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
@@ -577,6 +617,10 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     each (example, group) is standardised over its ``C//G * H * W`` values, then
     scaled and shifted per channel. ``G == 1`` is layer norm over (C, H, W);
     ``G == C`` is instance norm.
+
+    .. math::
+        \\hat{x}_{n,g} = \\frac{x_{n,g} - \\mu_{n,g}}{\\sqrt{\\sigma_{n,g}^2 + \\epsilon}},
+        \\quad y_{n,c,h,w} = \\gamma_c \\hat{x}_{n,c,h,w} + \\beta_c
 
     Parameters
     ----------
@@ -589,10 +633,9 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
 
     Returns
     -------
-    out : ndarray, shape (N, C, H, W)
-    cache : NormCache
-        What the backward pass needs (this kit: a :class:`cs231n._norm.NormCache`;
-        your own implementation may store any object).
+    out : ndarray, shape (N, C, H, W), dtype of x
+    cache : tuple
+        What the backward pass needs (your choice of contents).
     """
     check_float_array("x", x, ndim=4)
     N, C, H, W = x.shape
@@ -601,39 +644,58 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     if C % G != 0:
         raise ValueError(f"G must divide the number of channels C={C}, got G={G}")
     _, eps, _ = _norm_settings("gn_param", gn_param, modes_needed=False)
-    # TODO: Implement spatial group normalization: per example, standardise each
-    # group of C // G consecutive channels over its channels and pixels, then
-    # scale and shift per channel.
-    # Numerics as in the TODO of _batch_stat_norm: mean and variance in float64;
-    # out and the cache's arrays in x's dtype.
+    # TODO: Implement the forward pass for spatial group normalization: reshape
+    # x to (N, G, C // G, H, W) so that each group of consecutive channels has
+    # its own axis, standardise over the last three axes (mean and variance in
+    # float64, as in batch norm), reshape back and scale and shift per channel.
     ### BEGIN SOLUTION
-    out, cache, _, _ = _norm.norm_forward(
-        x, gamma, beta, eps, (N, G, (C // G) * H * W), (2,), (N, C, H * W), (0, 2))
+    xg = x.reshape(N, G, C // G, H, W)
+    mu = xg.mean(axis=(2, 3, 4), keepdims=True, dtype=np.float64)
+    xmu = xg - mu
+    var = (xmu ** 2).mean(axis=(2, 3, 4), keepdims=True)
+    std = np.sqrt(var + eps)                                # shape (N, G, 1, 1, 1)
+    xhat = (xmu / std).reshape(N, C, H, W)
+    out = gamma * xhat + beta
+    cache = (xhat, std, gamma)
     ### END SOLUTION
-    return out, cache
+    return out.astype(x.dtype, copy=False), cache
 
 
 def spatial_groupnorm_backward(dout, cache):
     """Spatial group normalization backward pass.
 
+    Per group, the closed form of batch norm's backward with means over the
+    group's ``C//G * H * W`` values; ``dgamma`` and ``dbeta`` sum over
+    (N, H, W) per channel.
+
     Parameters
     ----------
     dout : ndarray, shape (N, C, H, W)
-    cache : object
+    cache : tuple
         What :func:`spatial_groupnorm_forward` returned.
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
-    dgamma, dbeta : ndarray, shape (1, C, 1, 1)
+    dx : ndarray, shape (N, C, H, W), dtype of dout
+    dgamma, dbeta : ndarray, shape (1, C, 1, 1), dtype of dout
     """
-    check_array("dout", dout)
+    check_array("dout", dout, ndim=4)
     # TODO: Implement the backward pass for spatial group normalization.
     ### BEGIN SOLUTION
-    _check_norm_cache(dout, cache)                 # the cache of this kit's forward
-    dx, dgamma, dbeta = _norm.norm_backward(dout, cache)
+    xhat, std, gamma = cache
+    check_shape("dout", dout, xhat.shape, "(the shape of the forward input x)")
+    N, C, H, W = dout.shape
+    G = std.shape[1]
+    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)        # per channel
+    dgamma = (dout * xhat).sum(axis=(0, 2, 3), keepdims=True)
+    g = (dout * gamma).reshape(N, G, C // G, H, W)         # dL/dxhat, grouped
+    xh = xhat.reshape(N, G, C // G, H, W)
+    axes = (2, 3, 4)                                       # means over each group
+    dx = (g - g.mean(axis=axes, keepdims=True)
+          - xh * (g * xh).mean(axis=axes, keepdims=True)) / std
+    dx = dx.reshape(N, C, H, W)
     ### END SOLUTION
-    return dx, dgamma, dbeta
+    return _as_dtype(dout.dtype, dx, dgamma, dbeta)
 
 
 # --------------------------------------------------------------------------
@@ -641,20 +703,21 @@ def spatial_groupnorm_backward(dout, cache):
 # --------------------------------------------------------------------------
 
 def _dropout_rng(dropout_param):
-    """The generator that draws the mask.
+    """Where the mask's random numbers come from; every choice has ``.random(shape)``.
 
-    With ``seed``: a fresh generator from that seed on every call (the same
-    mask every time, so gradient checks work). Otherwise a generator owned by
-    the dict itself (``dropout_param['rng']``, created on first use); numpy's
-    global random state is never used.
+    * ``seed`` given: a fresh ``np.random.RandomState(seed)`` on every call, so
+      the mask is the same every time (gradient checks need it). It draws the
+      same numbers as the course's ``np.random.seed(seed); np.random.rand(...)``
+      without touching numpy's global state.
+    * else ``rng`` given: that ``numpy.random.Generator`` (advanced by the draw).
+    * else numpy's global random state, as in the course: ``np.random.seed(231)``
+      makes a notebook repeat.
     """
     if dropout_param.get("seed") is not None:
-        return np.random.default_rng(dropout_param["seed"])
-    rng = dropout_param.get("rng")
-    if rng is None:
-        rng = np.random.default_rng()
-        dropout_param["rng"] = rng
-    return rng
+        return np.random.RandomState(dropout_param["seed"])
+    if dropout_param.get("rng") is not None:
+        return dropout_param["rng"]
+    return np.random
 
 
 def dropout_forward(x, dropout_param):
@@ -673,42 +736,47 @@ def dropout_forward(x, dropout_param):
     dropout_param : dict
         ``p`` (probability of **keeping** a unit, in (0, 1]), ``mode``
         ('train' or 'test'), optional ``seed`` (int: the same mask on every
-        call), optional ``rng`` (a ``numpy.random.Generator`` to draw from).
+        call), optional ``rng`` (a ``numpy.random.Generator`` to draw from);
+        without either, numpy's global random state.
 
     Returns
     -------
     out : ndarray, shape and dtype of x
     cache : tuple
-        ``(dropout_param, mask)``; ``mask`` holds ``m / p`` (None in test mode).
+        ``(dropout_param, mask)``: the mode and p of this call and the mask
+        (None in test mode).
     """
     check_float_array("x", x)
     check_param_dict("dropout_param", dropout_param, required=("p",))
     mode = check_mode("dropout_param", dropout_param)
     p = check_probability("dropout_param['p']", dropout_param["p"])
     seed = dropout_param.get("seed")
-    if seed is not None:
-        check_int("dropout_param['seed']", seed, minimum=0)
+    if seed is not None and check_int("dropout_param['seed']", seed, minimum=0) >= 2**32:
+        raise ValueError(f"dropout_param['seed'] must be below 2**32 (a numpy RandomState "
+                         f"seed), got {seed}")
     rng = dropout_param.get("rng")
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(
             f"dropout_param['rng'] must be a numpy.random.Generator, got {type(rng).__name__}"
         )
+    rng = _dropout_rng(dropout_param)
     mask = None
-    # TODO: Implement inverted dropout. In train mode draw a mask that keeps each
-    # unit with probability p (use the generator from _dropout_rng, never
-    # np.random directly) and divide by p; in test mode return x unchanged.
-    ### BEGIN SOLUTION
     if mode == "train":
-        gen = _dropout_rng(dropout_param)
-        draw_dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-        mask = (gen.random(x.shape, dtype=draw_dtype) < p).astype(x.dtype)
-        mask /= x.dtype.type(p)
+        # TODO: Implement the training-phase forward pass for inverted dropout:
+        # keep each unit with probability p (draw uniform numbers with
+        # rng.random(x.shape), never np.random directly) and divide the kept
+        # units by p. Store the mask in `mask`.
+        ### BEGIN SOLUTION
+        mask = (rng.random(x.shape) < p) / p
         out = x * mask
+        ### END SOLUTION
     else:
-        out = x.copy()
-    ### END SOLUTION
+        # TODO: Implement the test-phase forward pass for inverted dropout.
+        ### BEGIN SOLUTION
+        out = x
+        ### END SOLUTION
     cache = ({"mode": mode, "p": p}, mask)
-    return out, cache
+    return out.astype(x.dtype, copy=False), cache
 
 
 def dropout_backward(dout, cache):
@@ -722,21 +790,21 @@ def dropout_backward(dout, cache):
 
     Returns
     -------
-    dx : ndarray, shape of x
+    dx : ndarray, shape and dtype of dout
         ``dout * mask / p`` in train mode, ``dout`` in test mode.
     """
     dropout_param, mask = cache
     check_array("dout", dout)
     if mask is not None:
         check_shape("dout", dout, mask.shape, "(the shape of the forward input x)")
-    # TODO: Implement the dropout backward pass.
+    # TODO: Implement the backward pass for inverted dropout.
     ### BEGIN SOLUTION
     if dropout_param["mode"] == "train":
         dx = dout * mask
     else:
         dx = dout
     ### END SOLUTION
-    return dx
+    return dx.astype(dout.dtype, copy=False)
 
 
 # --------------------------------------------------------------------------
