@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -711,6 +712,13 @@ def failure_line(message, width=200):
             break                                             # numpy's array dumps follow
         if not details or text.startswith("Max absolute difference"):
             details.append(text)
+    if details and details[0].startswith('File "'):
+        # a SyntaxError as Python shows it: File "...", line N / the code / the error
+        exc = [ln[1:].strip() for ln in lines if ln.startswith("E ")
+               and re.match(r"[A-Za-z_][\w.]*(Error|Exception)\b", ln[1:].strip())]
+        if exc:
+            where = re.sub(r'^File "([^"]*)", ', lambda m: Path(m.group(1)).name + ", ", details[0])
+            details = [f"{exc[-1]} ({where})"]
     out = "; ".join(details) or (lines[-1].strip() if lines else "")
     if stmt and not out.startswith(stmt):
         out = f"{stmt}  ->  {out}"
@@ -731,7 +739,34 @@ def _group_output(rows, limit=20):
     return "\n".join(lines)
 
 
-def gradescope_results(result):
+def hidden_test_lines(kit, rubric):
+    """Lines (16+ characters, stripped) of the kit's hidden test files: text that must
+    not reach a visible output, whatever a submission prints or raises."""
+    rub = _load(kit, rubric)
+    flt = PathFilter(rub.instructor_only)
+    lines = set()
+    for f in sorted(Path(kit, "tests").rglob("*.py")):
+        rel = f.relative_to(kit).as_posix()
+        if flt.excluded_or_inside(rel, False):
+            for ln in f.read_text(encoding="utf-8", errors="replace").splitlines():
+                ln = ln.strip()
+                if len(ln) >= 16:
+                    lines.add(ln)
+    return frozenset(lines)
+
+
+def _redact(text, secrets):
+    if not secrets:
+        return text
+    out = []
+    for ln in text.splitlines():
+        if any(sec in ln for sec in secrets):
+            ln = "[a line quoting a hidden test was removed]"
+        out.append(ln)
+    return "\n".join(out)
+
+
+def gradescope_results(result, redact=()):
     """Gradescope's autograder results (``results.json``) for a grading result.
 
     One entry in ``tests`` per check group, numbered ``PART.GROUP`` in rubric
@@ -739,7 +774,8 @@ def gradescope_results(result):
     tests has the rubric's public visibility (default ``visible``), a group with a
     hidden test the hidden one (default ``after_published``). Notebook parts are
     listed with no points (they are scored by hand). The top-level ``score`` is the
-    automatic total.
+    automatic total. In entries visible before publication, lines containing any
+    string of ``redact`` (see :func:`hidden_test_lines`) are replaced.
     """
     vis = result.get("visibility") or {"public": "visible", "hidden": "after_published"}
     tests = []
@@ -762,7 +798,8 @@ def gradescope_results(result):
                 "number": g["number"],
                 "score": g["points"], "max_score": g["max_points"],
                 "status": "passed" if g["passed"] == g["tests"] else "failed",
-                "output": share + _group_output(rows),
+                "output": (share + _group_output(rows)) if g["hidden_tests"] else
+                          _redact(share + _group_output(rows), redact),
                 "output_format": "text", "tags": [p["part"], g["group"]],
                 "visibility": vis["hidden"] if g["hidden_tests"] else vis["public"]})
     run = result["run"]
@@ -771,7 +808,7 @@ def gradescope_results(result):
                   if result["manual_max"] else "") + ".")
     notes = [f"note: {n}" for n in run.get("notes", [])]
     return {"score": result["total"], "execution_time": int(round(run["duration"])),
-            "output": "\n".join([summary] + notes), "output_format": "text",
+            "output": _redact("\n".join([summary] + notes), redact), "output_format": "text",
             "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
 
 
@@ -819,6 +856,9 @@ def main(argv=None):
                                                    "print it instead of the table)")
     ap.add_argument("--kit", help="reference kit root (default: this kit)")
     ap.add_argument("--rubric", help="rubric file (default: <kit>/cs231n/grading/rubric.json)")
+    ap.add_argument("--manifest", metavar="PATH",
+                    help="graded tests collected beforehand (JSON {node id: [part, group]}, "
+                         "as the autograder zip holds); default: collect the kit's tests now")
     ap.add_argument("--time-limit", type=float, help="seconds per test (default: rubric)")
     ap.add_argument("--grace", type=float, help="seconds before a timed-out test is killed")
     ap.add_argument("--total-time-limit", type=float, help="seconds for the whole run")
@@ -847,7 +887,15 @@ def main(argv=None):
     if gradescope_out and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_term)
     try:
-        result = grade(args.submission, args.kit, args.rubric, time_limit=args.time_limit,
+        manifest = None
+        if args.manifest:
+            try:
+                raw = json.loads(Path(args.manifest).read_text(encoding="utf-8"))
+                manifest = {str(n): (str(pg[0]), str(pg[1])) for n, pg in raw.items()}
+            except (OSError, ValueError, TypeError, IndexError, AttributeError) as exc:
+                raise GradeError(f"--manifest {args.manifest}: unreadable ({exc})") from None
+        result = grade(args.submission, args.kit, args.rubric, manifest=manifest,
+                       time_limit=args.time_limit,
                        grace=args.grace, total_time_limit=args.total_time_limit,
                        margin=args.watchdog_margin, max_restarts=args.max_restarts,
                        memory_limit=int(args.memory_limit * 1024 ** 3) if args.memory_limit else None,
@@ -873,10 +921,12 @@ def main(argv=None):
         if args.format == "table":
             print(format_table(result, args.verbose))
         else:
-            data = gradescope_results(result) if args.format == "gradescope" else result
+            data = (gradescope_results(result, hidden_test_lines(result["kit"], args.rubric))
+                    if args.format == "gradescope" else result)
             print(json.dumps(data, indent=2))
         return 0
-    data = gradescope_results(result) if args.format == "gradescope" else result
+    data = (gradescope_results(result, hidden_test_lines(result["kit"], args.rubric))
+            if args.format == "gradescope" else result)
     write_json_atomic(args.out, data)
     print(format_table(result, args.verbose))
     return 0

@@ -399,9 +399,24 @@ def _cmd_check(args):
     return 1 if problems else 0
 
 
+def _cmd_autograder(args):
+    from cs231n.grade import GradeError
+    from cs231n.grading.autograder import build_autograder
+
+    try:
+        info = build_autograder(args.out, args.source or default_source(), args.rubric,
+                                memory_limit_gb=args.memory_limit, time_budget=args.time_budget)
+    except (GradeError, RuntimeError) as exc:
+        raise ReleaseError(str(exc)) from None
+    print(f"wrote {info['zip']}: {info['files']} kit files, {info['graded_tests']} graded tests; "
+          f"time budget {info['time_budget']:g} s; pinned: {', '.join(info['requirements'])}")
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m cs231n.release",
-                                 description="Instructor tools: write the student kit.")
+                                 description="Instructor tools: write the student kit, check "
+                                             "the rubric, build the Gradescope autograder.")
     sub = ap.add_subparsers(dest="command", required=True)
     st = sub.add_parser("student", help="write the student kit (solutions removed)")
     st.add_argument("outdir")
@@ -412,12 +427,20 @@ def main(argv=None):
     st.add_argument("--no-verify", action="store_true",
                     help="skip the leak/compile/import checks (not recommended)")
     ck = sub.add_parser("check", help="list solution regions and rubric coverage")
-    for p in (st, ck):
+    ag = sub.add_parser("autograder", help="build the Gradescope autograder zip")
+    ag.add_argument("out", metavar="OUT.zip")
+    ag.add_argument("--memory-limit", type=float, metavar="GB",
+                    help="address-space limit of every grading run (default: none)")
+    ag.add_argument("--time-budget", type=float, metavar="S",
+                    help="seconds before the driver stops grading (default: the rubric's "
+                         "total_time_limit + 60)")
+    for p in (st, ck, ag):
         p.add_argument("--source", help="reference kit root (default: this kit)")
         p.add_argument("--rubric", help="rubric file (default: <source>/cs231n/grading/rubric.json)")
     args = ap.parse_args(argv)
     try:
-        return _cmd_student(args) if args.command == "student" else _cmd_check(args)
+        return {"student": _cmd_student, "check": _cmd_check,
+                "autograder": _cmd_autograder}[args.command](args)
     except (ReleaseError, RubricError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 1

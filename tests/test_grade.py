@@ -412,6 +412,10 @@ def test_verbose_listing_says_why_a_test_failed():
     assert "Not equal to tolerance rtol=1e-06" in line
     assert "Max absolute difference among violations: 0.3127" in line
     assert "array(" not in line                        # not a row of numbers
+    syntax = ("tests/test_ops.py:4: in <module>\n    from cs231n.ops import square\n"
+              'E     File "/tmp/sub/cs231n/ops.py", line 20\nE       def square(x:\n'
+              "E                 ^\nE   SyntaxError: '(' was never closed")
+    assert failure_line(syntax) == "SyntaxError: '(' was never closed (ops.py, line 20)"
     long = failure_line("E   ValueError: " + "x" * 500)
     assert long.startswith("ValueError: x") and long.endswith("...") and len(long) == 200
     result = {"parts": [{"part": "batchnorm", "kind": "code", "passed": 0, "tests": 1,

@@ -6,6 +6,7 @@ taken from the code under test.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -432,3 +433,183 @@ def test_student_readme_leaves_out_the_instructor_material():
     for text in ('pip install -e ".[notebooks,test]"', "python -m pytest", "## Getting CIFAR-10",
                  "## Testing", "## Measured figures"):
         assert text in student, text
+
+
+# ---------------------------------------------------------------------------
+# The Gradescope autograder zip, run end to end in a simulated Gradescope layout
+# ---------------------------------------------------------------------------
+SCHEMA = json.loads((REPO / "tests" / "gradescope_schema.json").read_text(encoding="utf-8"))
+
+
+def _validate(results):
+    jsonschema = pytest.importorskip("jsonschema", reason="pip install -e '.[test]'")
+    jsonschema.validate(results, SCHEMA)
+    return results
+
+
+@pytest.fixture(scope="module")
+def autograder(tmp_path_factory):
+    """The demo kit's autograder zip, unpacked like Gradescope does (source/)."""
+    from cs231n.grading.autograder import build_autograder
+
+    base = tmp_path_factory.mktemp("autograder")
+    kit = write_demo_kit(base / "kit")
+    build_release(base / "student", source=kit)
+    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        info = build_autograder(base / "autograder.zip", kit)
+    finally:
+        if old is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+    return {"base": base, "kit": kit, "student": base / "student", "zip": base / "autograder.zip",
+            "info": info}
+
+
+def _run_gradescope(zip_path, tmp_path, fill, budget=None, grade_args=""):
+    """Unpack the zip into <root>/source, fill <root>/submission, run run_autograder."""
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    (root / "submission").mkdir()
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(root / "source")
+    for info in zipfile.ZipFile(zip_path).infolist():   # zipfile drops the modes
+        mode = (info.external_attr >> 16) & 0o777
+        if mode:
+            os.chmod(root / "source" / info.filename, mode)
+    fill(root / "submission")
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable,
+               PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", AUTOGRADER_GRADE_ARGS=grade_args)
+    env.pop("PYTHONPATH", None)
+    if budget:
+        env["AUTOGRADER_TIME_BUDGET"] = str(budget)
+    proc = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    assert not list((root / "results").glob(".results.*")), "temporary file left behind"
+    return _validate(results)
+
+
+def test_autograder_zip_holds_the_scripts_the_kit_and_pinned_dependencies(autograder):
+    from cs231n.grade import collect_manifest
+    from importlib import metadata
+
+    with zipfile.ZipFile(autograder["zip"]) as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
+        requirements = zf.read("requirements.txt").decode().split()
+        manifest = json.loads(zf.read("kit/manifest.json"))
+        setup = zf.read("setup.sh").decode()
+    assert {"setup.sh", "run_autograder", "requirements.txt", "autograde.py",
+            "autograder.json"} <= names
+    assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
+    assert {"kit/cs231n/ops.py", "kit/tests/test_ops.py", "kit/tests/hidden/test_ops_hidden.py",
+            "kit/cs231n/grading/rubric.json", "grader/cs231n/grade.py",
+            "grader/cs231n/grading/runner.py"} <= names
+    assert not any("__pycache__" in n or n.startswith("kit/runs/") for n in names)
+    assert requirements == [f"{n}=={metadata.version(n)}" for n in
+                            ("numpy", "matplotlib", "tqdm", "pytest", "hypothesis")]
+    assert "pip install" in setup and "-r requirements.txt" in setup
+    assert subprocess.run(["bash", "-n", "-c", setup]).returncode == 0
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        expected = collect_manifest(autograder["kit"])
+    finally:
+        del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+    assert manifest == {n: list(pg) for n, pg in expected.items()}
+
+
+def _copy_tree(src, names=("cs231n", "notebooks")):
+    def fill(dest):
+        for name in names:
+            if (src / name).exists():
+                shutil.copytree(src / name, dest / name,
+                                ignore=shutil.ignore_patterns("__pycache__", "grading"))
+    return fill
+
+
+def test_autograder_gives_full_marks_to_a_solved_kit(autograder, tmp_path):
+    res = _run_gradescope(autograder["zip"], tmp_path, _copy_tree(autograder["kit"]))
+    assert res["score"] == 10.0
+    groups = {t["name"]: t for t in res["tests"]}
+    assert [(t["number"], t["score"], t["max_score"], t["status"]) for t in res["tests"]] == [
+        ("1.1", 2.0, 2.0, "passed"), ("1.2", 1.0, 1.0, "passed"), ("2.1", 2.0, 2.0, "passed"),
+        ("3.1", 3.0, 3.0, "passed"), ("4.1", 2.0, 2.0, "passed"), ("5", 0.0, 0.0, "passed")]
+    assert groups["scaler: apply"]["visibility"] == "after_published"   # holds a hidden test
+    assert groups["double: int"]["visibility"] == "visible"
+    assert groups["square: values"]["tags"] == ["square", "values"]
+
+
+def test_autograder_gives_zero_to_the_blank_release(autograder, tmp_path):
+    res = _run_gradescope(autograder["zip"], tmp_path, _copy_tree(autograder["student"]))
+    assert res["score"] == 0.0
+    assert all(t["status"] == "failed" for t in res["tests"])
+    square = next(t for t in res["tests"] if t["name"] == "square: values")
+    assert "NotImplementedError: cs231n/ops.py:square: Return x times x." in square["output"]
+
+
+def _zip_upload(src):
+    def fill(dest):   # a single zip uploaded (as `python -m cs231n submit` writes it)
+        with zipfile.ZipFile(dest / "handin.zip", "w") as zf:
+            for f in (src / "cs231n").rglob("*.py"):
+                zf.write(f, f.relative_to(src).as_posix())
+    return fill
+
+
+@pytest.mark.parametrize("upload", ["zip", "no package", "syntax error", "endless loop at import",
+                                    "endless loop in a test", "reads the tests"])
+def test_autograder_writes_a_valid_results_file_for_broken_uploads(autograder, tmp_path, upload):
+    kit = autograder["kit"]
+    budget, args = None, "--time-limit 2 --grace 0.5 --watchdog-margin 1"
+
+    def fill(dest):
+        if upload == "zip":
+            return _zip_upload(kit)(dest)
+        if upload == "no package":
+            (dest / "ops.py").write_text((kit / "cs231n" / "ops.py").read_text(encoding="utf-8"),
+                                         encoding="utf-8")
+            return
+        _copy_tree(kit)(dest)
+        ops = dest / "cs231n" / "ops.py"
+        text = ops.read_text(encoding="utf-8")
+        if upload == "syntax error":
+            text = text.replace("def square(x):", "def square(x:")
+        elif upload == "endless loop at import":
+            text += "\nwhile True:\n    pass\n"
+        elif upload == "endless loop in a test":
+            text = text.replace("    squared_value = x * x\n",
+                                "    while True:\n        pass\n")
+        elif upload == "reads the tests":
+            # prints every test file it can find and raises with a hidden test's text
+            text = text.replace("    squared_value = x * x\n", (
+                "    import os, pathlib\n"
+                "    root = os.environ.get('AUTOGRADER_ROOT', '/autograder')\n"
+                "    text = [p.read_text() for p in pathlib.Path(root).rglob('test_ops_hidden.py')]\n"
+                "    print(*text)\n"
+                "    raise AssertionError('\\n'.join(text))\n"))
+        ops.write_text(text, encoding="utf-8")
+
+    if upload == "endless loop in a test":
+        budget, args = 8, "--time-limit 60 --grace 5"
+    res = _run_gradescope(autograder["zip"], tmp_path, fill, budget=budget, grade_args=args)
+    visible = "\n".join([res["output"]] + [t["output"] for t in res["tests"]
+                                           if t["visibility"] == "visible"])
+    if upload == "zip":
+        assert res["score"] == 10.0
+    elif upload == "no package":
+        assert res["score"] == 0.0 and res["tests"] == []
+        assert "no cs231n package (cs231n/__init__.py) was found in the upload" in res["output"]
+    elif upload == "syntax error":
+        assert res["score"] == 0.0
+        assert "SyntaxError" in visible and "ops.py" in visible
+    elif upload == "endless loop at import":
+        assert res["score"] == 0.0
+        assert "GradeTimeout: time limit of 2 s exceeded" in visible
+    elif upload == "endless loop in a test":
+        assert res["score"] == 0.0 and res["tests"] == []
+        assert "grading took longer than the autograder's budget of 8 s" in res["output"]
+    else:
+        assert res["score"] == 8.0                     # only square's 2 points lost
+        assert "Scaler(8).apply(2) == 16" not in visible  # the hidden test's text
+        assert "[a line quoting a hidden test was removed]" in visible
