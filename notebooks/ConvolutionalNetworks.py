@@ -679,3 +679,156 @@ sn_history = experiments.spatial_norm(data, seed=231)
 print(experiments.results_table(sn_history))
 experiments.plot(sn_history)
 plt.show()
+
+# %% [markdown]
+# # Continue in PyTorch
+# A network you built by hand is ready for bigger things: the full data set, a GPU,
+# several machines. The engine for that is PyTorch. `cs231n.export.to_torch(model)`
+# turns a kit model into a `torch.nn.Module` with the same layers in the same order
+# (named after the kit's parameters: `conv1`, `norm1`, ..., `fc4`), the same weights
+# and the same running statistics; `from_torch(module, model)` copies them back. It
+# needs the optional extra: `pip install -e ".[torch]"` in the kit's folder.
+#
+# Train the batch-normalised network of the experiment above in the kit (the same
+# configuration and input scaling; fewer images and epochs in fast mode), then export it
+# and check that both give the same scores on the validation set.
+
+# %%
+import copy
+
+import torch  # the optional extra: pip install -e ".[torch]"
+
+from cs231n.classifiers.cnn import ConvNet
+from cs231n.export import from_torch, to_torch
+
+n_train = 300 if FAST else 2000
+scale = float(data["X_train"][:n_train].std())   # unit-variance inputs, as in the experiment
+pt_data = {"X_train": data["X_train"][:n_train] / scale, "y_train": data["y_train"][:n_train],
+           "X_val": data["X_val"] / scale, "y_val": data["y_val"]}
+convnet = ConvNet(num_filters=(8, 16) if FAST else (32, 64), filter_size=3,
+                  hidden_dims=(32,) if FAST else (128,), normalization="batchnorm", seed=231)
+kit_solver = Solver(convnet, pt_data, update_rule="adam", optim_config={"learning_rate": 1e-3},
+                    batch_size=50, num_epochs=2 if FAST else 5, verbose=False, seed=231)
+kit_solver.train()
+
+module = to_torch(convnet).eval()    # eval mode = the kit's test mode (running statistics)
+print(module)
+X_val, y_val = pt_data["X_val"], pt_data["y_val"]
+kit_scores = convnet.loss(X_val)
+with torch.no_grad():
+    torch_scores = module(torch.from_numpy(X_val)).numpy()
+kit_acc = np.mean(kit_scores.argmax(axis=1) == y_val)
+torch_acc = np.mean(torch_scores.argmax(axis=1) == y_val)
+print(f"validation accuracy: kit {kit_acc:.4f}, PyTorch {torch_acc:.4f} "
+      f"({len(y_val)} images, {np.sum(kit_scores.argmax(1) != torch_scores.argmax(1))} "
+      "predictions differ)")
+check("scores: max diff / max |score|",
+      np.abs(torch_scores - kit_scores).max() / np.abs(kit_scores).max(), 1e-5)
+
+# %% [markdown]
+# ## Two conventions that trip people up
+# The next cell takes one minibatch of 50 images through one train-mode step in the kit
+# and in two exports of the same network: the default one, whose batch norm layers are
+# `KitBatchNorm2d`/`KitBatchNorm1d`, and `to_torch(convnet, batchnorm="torch")`, with
+# PyTorch's own `nn.BatchNorm2d`/`nn.BatchNorm1d`. It prints, for channel 0 of the first
+# (spatial) and the last (affine) batch norm layer, the old running variance, the new
+# one of each, and the batch variance each of them put into its update.
+#
+# *Momentum.* The first printed line shows the kit's `momentum` next to the exported
+# layer's. The kit (like the course) updates
+# `running = momentum * running + (1 - momentum) * batch`: its momentum weighs the
+# **old** average. PyTorch's `momentum` weighs the **new** batch,
+# `running = (1 - momentum) * running + momentum * batch`, so the two printed numbers add
+# up to 1 and `to_torch` converts one into the other. Copying the number unchanged would
+# make PyTorch's running averages forget almost everything at every step.
+#
+# *Variance.* Both normalise the batch with its biased variance
+# $\frac{1}{N}\sum (x - \mu)^2$ ($N$ = values per channel: batch size times $H W$ in a
+# spatial layer, batch size in an affine one). The kit also puts that biased variance
+# into its running average; PyTorch's `nn.BatchNorm` puts the unbiased one,
+# $\frac{1}{N-1}\sum (x - \mu)^2$, there. The printed ratio of the two batch variances is
+# that factor $N / (N - 1)$, printed beside it: close to 1 in the spatial layer (tens of
+# thousands of values per channel) but visible in the affine layer, where $N$ is the
+# batch size. The default export's `KitBatchNorm` layers update with the biased variance,
+# so their running statistics stay equal to the kit's (the check lines confirm it).
+# Evaluation needs no conversion: all three normalise with the stored running variance.
+
+# %%
+X_batch, y_batch = pt_data["X_train"][:50], pt_data["y_train"][:50]
+stepped = {"kit": copy.deepcopy(convnet), "KitBatchNorm": to_torch(convnet),
+           "nn.BatchNorm": to_torch(convnet, batchnorm="torch")}
+stepped["kit"].loss(X_batch, y_batch)                     # a train-mode forward pass
+for name in ("KitBatchNorm", "nn.BatchNorm"):
+    stepped[name].train().loss(torch.from_numpy(X_batch), torch.from_numpy(y_batch))
+
+layers = {1: X_batch.shape[0] * 32 * 32, convnet.num_layers - 1: X_batch.shape[0]}
+m_kit = convnet.bn_params[0].get("momentum", 0.9)
+m_torch = stepped["KitBatchNorm"].norm1.momentum
+print(f"momentum: kit {m_kit:g} (weight of the old average), "
+      f"PyTorch {m_torch:g} (weight of the new batch)")
+for i, N in layers.items():
+    old = float(convnet.bn_params[i - 1]["running_var"][0])
+    new = {"kit": float(stepped["kit"].bn_params[i - 1]["running_var"][0])}
+    for name in ("KitBatchNorm", "nn.BatchNorm"):
+        new[name] = float(getattr(stepped[name], f"norm{i}").running_var[0])
+    # the batch variance each one averaged in: new = m_kit * old + (1 - m_kit) * batch_var
+    batch_var = {name: (v - m_kit * old) / (1 - m_kit) for name, v in new.items()}
+    print(f"norm{i} ({type(getattr(stepped['nn.BatchNorm'], f'norm{i}')).__name__}, "
+          f"N = {N} values per channel), channel 0:")
+    print(f"  running_var before the step: {old:.6f}")
+    for name in new:
+        print(f"  after, {name:>12s}: {new[name]:.6f}   batch variance used: {batch_var[name]:.6f}")
+    print(f"  nn.BatchNorm / kit batch variance: {batch_var['nn.BatchNorm'] / batch_var['kit']:.5f}"
+          f"   N / (N - 1) = {N / (N - 1):.5f}")
+    kit_stats = stepped["kit"].bn_params[i - 1]["running_var"]
+    check(f"norm{i} KitBatchNorm vs kit", np.abs(
+        getattr(stepped["KitBatchNorm"], f"norm{i}").running_var.numpy() - kit_stats).max()
+        / np.abs(kit_stats).max(), 1e-5)
+
+# %% [markdown]
+# ## Training on in PyTorch
+# Now continue training the exported network with a PyTorch optimizer (Adam, the same
+# learning rate) for a few iterations, on minibatches drawn as before. `module.loss` is
+# the kit's loss (softmax cross-entropy plus `0.5 * reg * sum(W**2)` over the weights),
+# so the curve continues the kit's. Then `from_torch` brings the weights and running
+# statistics back, and the kit's test mode agrees with PyTorch's eval mode again.
+#
+# On a GPU the same code runs after `module.to("cuda")` and moving each batch there.
+# For several GPUs or machines, read PyTorch's *DistributedDataParallel* tutorial and
+# the documentation of `torch.nn.SyncBatchNorm`:
+# `torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)` makes every batch norm layer
+# compute its batch statistics across all devices, as the kit computes them across a
+# batch (it keeps PyTorch's unbiased running variance).
+
+# %%
+torch.manual_seed(231)
+module.train()
+optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+torch_losses = []
+for it in range(20 if FAST else 200):
+    idx = rng.choice(len(pt_data["y_train"]), 50, replace=False)
+    x, y = torch.from_numpy(pt_data["X_train"][idx]), torch.from_numpy(pt_data["y_train"][idx])
+    optimizer.zero_grad()
+    loss = module.loss(x, y)
+    loss.backward()
+    optimizer.step()
+    torch_losses.append(loss.item())
+module.eval()
+with torch.no_grad():
+    torch_scores = module(torch.from_numpy(X_val)).numpy()
+from_torch(module, convnet)
+kit_scores = convnet.loss(X_val)
+print(f"after {len(torch_losses)} PyTorch iterations: validation accuracy "
+      f"PyTorch {np.mean(torch_scores.argmax(1) == y_val):.4f}, "
+      f"kit after from_torch {np.mean(kit_scores.argmax(1) == y_val):.4f}")
+check("scores: max diff / max |score|",
+      np.abs(torch_scores - kit_scores).max() / np.abs(kit_scores).max(), 1e-5)
+
+n_kit = len(kit_solver.loss_history)
+plt.figure(figsize=(10, 4))
+plt.plot(np.arange(n_kit), kit_solver.loss_history, "o-", label="kit (numpy)")
+plt.plot(np.arange(n_kit, n_kit + len(torch_losses)), torch_losses, "o-", label="PyTorch")
+plt.xlabel("iteration")
+plt.ylabel("training loss")
+plt.legend()
+plt.show()
