@@ -13,6 +13,9 @@ experiment          what it trains (full mode; mirrors CS231n assignment 2)
 ``batchnorm``       six-layer net (hidden ``[100] * 5``), 1000 examples, with and
                     without batch norm (Adam 1e-3, 10 epochs, batch 50,
                     weight scale 2e-2)
+``activations``     the ``batchnorm`` net on up to 5000 examples: the 15th, 50th
+                    and 85th percentiles of one hidden unit's input over training
+                    and the validation accuracy (Ioffe and Szegedy's Figure 1)
 ``weight_scale``    eight-layer net (hidden ``[50] * 7``) for 20 weight scales in
                     ``logspace(-4, 0)``, with and without batch norm
 ``batch_size``      the ``batchnorm`` net with batch norm at batch sizes 5, 10, 50
@@ -282,9 +285,18 @@ def _finite_or_none(v):
     return v if math.isfinite(v) else None
 
 
-def _train(model, data, bar, label, settings, solver_kwargs, seed, verbose):
-    """Train ``model`` with a Solver; return the run record (a JSON-able dict)."""
-    solver = Solver(_Counted(model, bar.tick), data, verbose=False, progress=False,
+def _train(model, data, bar, label, settings, solver_kwargs, seed, verbose, watch=None):
+    """Train ``model`` with a Solver; return the run record (a JSON-able dict).
+
+    ``watch``, when given, is called after every training forward pass (before the
+    step's update), e.g. to record activations.
+    """
+    def tick():
+        if watch is not None:
+            watch()
+        bar.tick()
+
+    solver = Solver(_Counted(model, tick), data, verbose=False, progress=False,
                     seed=np.random.default_rng([seed, 1]), **solver_kwargs)
     bar.label(label)
     start = time.perf_counter()
@@ -414,6 +426,117 @@ def batchnorm(data, seed=0, fast=None, verbose=False, progress=None):
         bar.close()
     return _history("batchnorm", "Batch normalization vs baseline (six-layer net, "
                     f"{config['num_train']} examples)", fast, seed, config, runs, start)
+
+
+def _preactivations(model, X, layer):
+    """Inputs to the ReLU of hidden layer ``layer`` (1-based) of a FullyConnectedNet.
+
+    The forward pass of the net up to that ReLU, with the public layers; batch norm
+    normalises with the statistics of ``X`` itself (train-mode arithmetic) on copies
+    of the norm params, so the model's running statistics are not touched.
+    """
+    from .layers import affine_forward, batchnorm_forward, relu_forward
+
+    h = X.reshape(X.shape[0], -1).astype(model.dtype, copy=False)
+    for i in range(1, layer + 1):
+        h, _ = affine_forward(h, model.params[f"W{i}"], model.params[f"b{i}"])
+        if model.normalization == "batchnorm":
+            h, _ = batchnorm_forward(h, model.params[f"gamma{i}"], model.params[f"beta{i}"],
+                                     {"mode": "train"})
+        if i < layer:
+            h, _ = relu_forward(h)
+    return h
+
+
+class _Watch:
+    """Records, every ``every`` training steps, the percentiles of one unit's input
+    to its ReLU on a fixed probe batch and the validation accuracy."""
+
+    def __init__(self, model, probe, X_val, y_val, layer, unit, every):
+        self.model, self.probe, self.X_val, self.y_val = model, probe, X_val, y_val
+        self.layer, self.unit, self.every = layer, unit, every
+        self.steps = 0
+        self.iterations, self.percentiles, self.val_acc = [], [], []
+
+    def __call__(self):
+        """Called after each training forward pass, before that step's update."""
+        done = self.steps                      # updates applied so far
+        self.steps += 1
+        if done % self.every:
+            return
+        z = _preactivations(self.model, self.probe, self.layer)[:, self.unit]
+        scores = self.model.loss(self.X_val)   # test mode: running statistics
+        self.iterations.append(done)
+        self.percentiles.append([float(v) for v in np.percentile(z, _PERCENTILES)])
+        self.val_acc.append(float(np.mean(np.argmax(scores, axis=1) == self.y_val)))
+
+
+_PERCENTILES = (15, 50, 85)
+
+
+def activations(data, seed=0, fast=None, verbose=False, progress=None):
+    """Ioffe and Szegedy's Figure 1: a hidden unit's input distribution over training.
+
+    The six-layer net of :func:`batchnorm` (hidden ``[100] * 5``, weight scale
+    2e-2, Adam 1e-3, batch 50) is trained twice from the same weights and
+    minibatches, without and with batch norm, on up to 5000 training examples for
+    10 epochs. Every few steps (``record_every``) the run records
+
+    - the 15th, 50th and 85th percentiles of the input to one ReLU (unit
+      ``unit`` of the last hidden layer: ``W5 h4 + b5``, after batch norm when
+      there is one), over a fixed probe batch of 500 validation images;
+    - the accuracy on the validation set (test mode).
+
+    Without batch norm the input a unit sees drifts and changes its spread as the
+    layers below it learn (internal covariate shift); with batch norm it stays
+    centred with a spread set by the learned ``gamma`` and ``beta``.
+
+    Fast mode: 1000 examples, 4 epochs.
+
+    Parameters
+    ----------
+    data, seed, fast, verbose, progress
+        As in :func:`batchnorm`.
+
+    Returns
+    -------
+    dict
+        The history; runs ``baseline`` and ``batchnorm``, each with the Solver's
+        curves plus ``iterations`` (steps done at each record), ``percentiles``
+        (one ``[p15, p50, p85]`` per record) and ``val_acc_by_iteration``.
+    """
+    seed, fast, verbose, progress = _common(seed, fast, verbose, progress)
+    config = dict(hidden_dims=[100] * 5, num_train=1000 if fast else 5000, weight_scale=2e-2,
+                  update_rule="adam", learning_rate=1e-3, batch_size=50,
+                  num_epochs=4 if fast else 10, layer=5, unit=0,
+                  percentiles=list(_PERCENTILES), probe_size=500)
+    small = _subset(data, config["num_train"])
+    probe = small["X_val"][:config["probe_size"]]
+    config.update(num_train=len(small["y_train"]), num_val=len(small["y_val"]),
+                  probe_size=len(probe))
+    iterations = _iterations(config["num_train"], config["batch_size"], config["num_epochs"])
+    config["record_every"] = max(iterations // 100, 1)
+    kw = dict(update_rule="adam", optim_config={"learning_rate": config["learning_rate"]},
+              batch_size=config["batch_size"], num_epochs=config["num_epochs"])
+    start = time.perf_counter()
+    bar = _Bar(2 * iterations, "activations", _want_progress(progress))
+    runs = []
+    try:
+        for norm in (None, "batchnorm"):
+            model = _fc_model(seed, config["hidden_dims"], _input_dim(small["X_train"]),
+                              config["weight_scale"], norm)
+            watch = _Watch(model, probe, small["X_val"], small["y_val"], config["layer"],
+                           config["unit"], config["record_every"])
+            run = _train(model, small, bar, norm or "baseline", {"normalization": norm}, kw,
+                         seed, verbose, watch=watch)
+            run.update(iterations=watch.iterations, percentiles=watch.percentiles,
+                       val_acc_by_iteration=watch.val_acc)
+            runs.append(run)
+    finally:
+        bar.close()
+    return _history("activations", "Input distribution of a hidden unit over training "
+                    f"(six-layer net, {config['num_train']} examples)", fast, seed, config,
+                    runs, start)
 
 
 def weight_scale(data, seed=0, fast=None, verbose=False, progress=None):
@@ -757,6 +880,45 @@ def plot_batchnorm(history):
     return _curve_figure(history, "batchnorm")
 
 
+def plot_activations(history):
+    """Ioffe and Szegedy's Figure 1 from an :func:`activations` history.
+
+    Returns
+    -------
+    dict of str to matplotlib.figure.Figure
+        ``{"activations": fig}``; three panels side by side: (a) validation
+        accuracy against the iteration, with and without batch norm; (b) and (c)
+        the 15th, 50th and 85th percentiles of the unit's input over the
+        iterations, without and with batch norm.
+    """
+    runs = {r["label"]: r for r in _check_history(history, ("activations",))}
+    config = history["config"]
+    fig = _pyplot().figure(figsize=(15, 4.6), layout="constrained")
+    ax_acc, ax_base, ax_bn = fig.subplots(1, 3)
+    for label, style in (("baseline", "--"), ("batchnorm", "-")):
+        run = runs[label]
+        ax_acc.plot(run["iterations"], run["val_acc_by_iteration"], style,
+                    label="with batch norm" if label == "batchnorm" else "without batch norm")
+    ax_acc.set_title("(a) Validation accuracy")
+    ax_acc.set_ylabel("Validation accuracy")
+    ax_acc.legend(loc="lower right")
+    ylabel = f"Input to ReLU (layer {config['layer']}, unit {config['unit']})"
+    for ax, label, title in ((ax_base, "baseline", "(b) Without batch norm"),
+                             (ax_bn, "batchnorm", "(c) With batch norm")):
+        run = runs[label]
+        pct = np.array(run["percentiles"], dtype=float).reshape(-1, 3)
+        for j, (q, style) in enumerate(zip(config["percentiles"], (":", "-", "--"))):
+            ax.plot(run["iterations"], pct[:, j], style, color="C0", label=f"{q}th percentile")
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="best")
+    for ax in (ax_acc, ax_base, ax_bn):
+        ax.set_xlabel("Iteration")
+        ax.grid(alpha=0.3)
+    fig.suptitle(history["title"])
+    return {"activations": fig}
+
+
 def plot_weight_scale(history):
     """Best validation/training accuracy and final loss against the weight scale.
 
@@ -881,6 +1043,10 @@ EXPERIMENTS = {
         Experiment("batchnorm", batchnorm, plot_batchnorm,
                    "six-layer net on 1000 examples, batch norm vs baseline",
                    lambda fast: 1000),
+        Experiment("activations", activations, plot_activations,
+                   "a hidden unit's input over training, batch norm vs baseline "
+                   "(Ioffe & Szegedy's Figure 1)",
+                   lambda fast: 1000 if fast else 5000),
         Experiment("weight_scale", weight_scale, plot_weight_scale,
                    "weight initialisation scale sweep, batch norm vs baseline",
                    lambda fast: 500 if fast else 1000),
@@ -931,7 +1097,8 @@ def plot(history):
 
 _SUMMARY_KEYS = ("best_val_acc", "best_train_acc", "final_train_acc", "final_val_acc",
                  "final_loss", "epochs", "diverged", "seconds")
-_CURVES = ("loss_history", "train_acc_history", "val_acc_history")
+_CURVES = ("loss_history", "train_acc_history", "val_acc_history",
+           "iterations", "percentiles", "val_acc_by_iteration")
 
 
 def summarize(history):

@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.image  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
@@ -19,8 +20,8 @@ from cs231n.__main__ import main  # noqa: E402
 
 REPO = Path(cs231n.__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n"
-EXPERIMENTS = ["batchnorm", "weight_scale", "batch_size", "layernorm", "dropout",
-               "update_rules", "spatial_norm"]
+EXPERIMENTS = ["batchnorm", "activations", "weight_scale", "batch_size", "layernorm",
+               "dropout", "update_rules", "spatial_norm"]
 LAYERS = ["affine", "relu", "softmax_loss", "svm_loss", "batchnorm", "batchnorm_alt",
           "layernorm", "spatial_batchnorm", "spatial_groupnorm", "dropout", "conv_naive",
           "conv_fast", "max_pool_naive", "max_pool_fast"]
@@ -139,6 +140,22 @@ def test_experiment_writes_pngs_and_summary(cifar10_dir, tmp_path, capsys, no_do
     assert str(out / "summary.json") in stdout and "best val acc" in stdout
     # the progress bar went to stderr and counted every iteration (2 runs x 80)
     assert "160/160" in stderr
+
+
+def test_activations_experiment_writes_figure_1(cifar10_dir, tmp_path, capsys, no_download):
+    out = tmp_path / "act"
+    code = main(["experiment", "activations", "--fast", "--quiet", "--data-dir",
+                 str(cifar10_dir), "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["activations.png", "history.json",
+                                                      "summary.json"]
+    image = matplotlib.image.imread(out / "activations.png")
+    assert image.shape[:2] == (460, 1500)                       # three panels in a row
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["num_train"] == 1000 and summary["config"]["layer"] == 5
+    assert "percentiles" not in summary["results"][0]
+    history = E.load_history(out / "history.json")
+    assert len(history["runs"][1]["percentiles"]) == len(history["runs"][1]["iterations"]) == 80
 
 
 def test_environment_variables_select_data_and_fast_mode(cifar10_dir, tmp_path, monkeypatch,

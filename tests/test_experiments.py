@@ -294,7 +294,8 @@ def test_summary_drops_curves_and_keeps_accuracies(tiny):
 
 @pytest.mark.parametrize("fn, n_axes, n_lines", [
     (E.batchnorm, 3, 2), (E.weight_scale, 3, 2), (E.batch_size, 2, 4), (E.layernorm, 2, 4),
-    (E.dropout, 2, 2), (E.update_rules, 3, 4), (E.spatial_norm, 3, 3)])
+    (E.dropout, 2, 2), (E.update_rules, 3, 4), (E.spatial_norm, 3, 3),
+    (E.activations, 3, 2)])
 def test_plots(tiny, tmp_path, fn, n_axes, n_lines):
     h = fn(tiny, fast=True, progress=False)
     figs = E.plot(E.load_history(E.save_history(h, tmp_path / "h.json")))
@@ -316,8 +317,8 @@ def test_weight_scale_plot_uses_a_log_axis(tiny):
 
 
 def test_registry_lists_every_experiment():
-    assert list(E.EXPERIMENTS) == ["batchnorm", "weight_scale", "batch_size", "layernorm",
-                                   "dropout", "update_rules", "spatial_norm"]
+    assert list(E.EXPERIMENTS) == ["batchnorm", "activations", "weight_scale", "batch_size",
+                                   "layernorm", "dropout", "update_rules", "spatial_norm"]
     assert E.EXPERIMENTS["spatial_norm"].images is True
     assert E.EXPERIMENTS["update_rules"].num_train(False) == 4000
 
@@ -379,6 +380,94 @@ def test_unknown_experiment_lists_the_names(tiny):
         E.run("nope", tiny)
 
 
+# --------------------------------------------------------------------------- #
+# activations: Ioffe and Szegedy's Figure 1
+# --------------------------------------------------------------------------- #
+def _relu(a):
+    return np.maximum(a, 0)
+
+
+def _layer5_input(params, X, batchnorm):
+    """The input to the 5th hidden ReLU, written out with numpy (batch norm over X)."""
+    h = X.reshape(len(X), -1).astype(params["W1"].dtype)
+    for i in range(1, 6):
+        a = h @ params[f"W{i}"] + params[f"b{i}"]
+        if batchnorm:
+            mu, var = a.mean(0), a.var(0)
+            a = params[f"gamma{i}"] * (a - mu) / np.sqrt(var + 1e-5) + params[f"beta{i}"]
+        h = _relu(a)
+    return a
+
+
+def test_activations_history(tiny):
+    h = E.activations(tiny, seed=2, fast=True, progress=False)
+    assert h["experiment"] == "activations" and labels(h) == ["baseline", "batchnorm"]
+    cfg = h["config"]
+    assert cfg["layer"] == 5 and cfg["unit"] == 0 and cfg["percentiles"] == [15, 50, 85]
+    assert cfg["num_train"] == N_TRAIN and cfg["probe_size"] == N_VAL
+    assert cfg["num_epochs"] == 4 and cfg["record_every"] == 1     # 4 iterations
+    for r in h["runs"]:
+        assert r["iterations"] == [0, 1, 2, 3]
+        assert len(r["percentiles"]) == 4 and len(r["val_acc_by_iteration"]) == 4
+        for p15, p50, p85 in r["percentiles"]:
+            assert p15 <= p50 <= p85
+        assert all(0 <= a <= 1 and a * N_VAL == round(a * N_VAL)
+                   for a in r["val_acc_by_iteration"])
+    # the first record is the untrained net: the same weights for both runs
+    from cs231n.classifiers.fc_net import FullyConnectedNet
+    for r, norm in zip(h["runs"], (None, "batchnorm")):
+        model = FullyConnectedNet([100] * 5, input_dim=3 * 8 * 8, normalization=norm,
+                                  weight_scale=2e-2, seed=np.random.default_rng([2, 0]))
+        z = _layer5_input(model.params, tiny["X_val"], norm is not None)[:, 0]
+        np.testing.assert_allclose(r["percentiles"][0], np.percentile(z, [15, 50, 85]),
+                                   rtol=1e-4, atol=1e-7)
+    # summaries leave the per-iteration records out
+    assert not {"iterations", "percentiles", "val_acc_by_iteration"} & set(
+        E.summarize(h)["results"][0])
+
+
+def _rgb(hex_colour):
+    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255
+
+
+def test_activations_figure_panels_and_labels(tiny, tmp_path):
+    h = E.activations(tiny, fast=True, progress=False)
+    fig = E.plot(h)["activations"]
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == [
+        "(a) Validation accuracy", "(b) Without batch norm", "(c) With batch norm"]
+    assert [ax.get_xlabel() for ax in axes] == ["Iteration"] * 3
+    assert axes[0].get_ylabel() == "Validation accuracy"
+    assert axes[1].get_ylabel() == axes[2].get_ylabel() == "Input to ReLU (layer 5, unit 0)"
+    # (a): one accuracy curve per run; (b), (c): the three percentiles of one run
+    a_lines = axes[0].get_lines()
+    assert [line.get_label() for line in a_lines] == ["without batch norm", "with batch norm"]
+    np.testing.assert_array_equal(a_lines[1].get_ydata(), h["runs"][1]["val_acc_by_iteration"])
+    for ax, run in zip(axes[1:], h["runs"]):
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == [
+            "15th percentile", "50th percentile", "85th percentile"]
+        for j, line in enumerate(lines):
+            np.testing.assert_array_equal(line.get_xdata(), run["iterations"])
+            np.testing.assert_array_equal(line.get_ydata(), [p[j] for p in run["percentiles"]])
+        assert ax.get_legend() is not None
+    # the PNG: three panels side by side, each with its curves drawn in it
+    path = tmp_path / "activations.png"
+    fig.savefig(path, dpi=100)
+    image = matplotlib.image.imread(path)[..., :3]
+    assert image.shape[:2] == (460, 1500)
+    renderer = fig.canvas.get_renderer()
+    blue, orange = _rgb("#1f77b4"), _rgb("#ff7f0e")
+    boxes = [ax.get_window_extent(renderer) for ax in axes]
+    assert boxes[0].x1 < boxes[1].x0 and boxes[1].x1 < boxes[2].x0      # side by side
+    for k, box in enumerate(boxes):
+        top = image.shape[0] - int(box.y1)
+        crop = image[top:image.shape[0] - int(box.y0), int(box.x0):int(box.x1)]
+        for colour in ([blue, orange] if k == 0 else [blue]):
+            near = np.abs(crop - colour).max(axis=-1) < 0.05
+            assert near.sum() > 50, f"panel {k} lacks the colour {colour}"
+
+
 def test_plot_rejects_a_history_of_another_experiment(tiny):
     h = E.dropout(tiny, fast=True, progress=False)
     with pytest.raises(ValueError, match="dropout"):
@@ -434,3 +523,17 @@ def test_batch_norm_prefers_larger_batches(cifar):
     (bs5,), (bs50,) = by_label(h, "final_train_acc", label="batchnorm", batch_size=5), \
         by_label(h, "final_train_acc", label="batchnorm", batch_size=50)
     assert bs50 > bs5                      # measured: 0.40 vs 0.29
+
+
+@pytest.mark.slow
+def test_batch_norm_keeps_a_units_input_distribution_steady(cifar):
+    h = E.activations(cifar, seed=0, fast=True, progress=False)
+    spread = {}
+    for r in h["runs"]:
+        pct = np.array(r["percentiles"])
+        width = pct[:, 2] - pct[:, 0]               # 85th minus 15th percentile
+        spread[r["label"]] = width.max() / width[0]
+    # measured (fast, seeds 0-2): the baseline's spread grows 190-360x from its tiny
+    # start, batch norm's stays within 1.25x of its first value
+    assert spread["baseline"] > 10
+    assert spread["batchnorm"] < 2
