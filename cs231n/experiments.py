@@ -824,6 +824,14 @@ def _pyplot():
     return plt
 
 
+def _epoch_axis(ax):
+    """Label the x axis 'Epoch' with whole-number ticks (no 0.25 epochs on short runs)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("Epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _check_history(history, names):
     if not isinstance(history, Mapping) or "runs" not in history or "experiment" not in history:
         raise TypeError("history must be a dict returned by an experiment function "
@@ -838,17 +846,21 @@ def _check_history(history, names):
 def _curves(fig, runs, title):
     """Three stacked panels: loss per iteration, train and val accuracy per epoch."""
     axes = fig.subplots(3, 1)
-    panels = (("loss_history", "Training loss", "Iteration"),
-              ("train_acc_history", "Training accuracy", "Epoch"),
-              ("val_acc_history", "Validation accuracy", "Epoch"))
-    for ax, (key, name, xlabel) in zip(axes, panels):
+    panels = (("loss_history", "Training loss", "Loss"),
+              ("train_acc_history", "Training accuracy", "Accuracy"),
+              ("val_acc_history", "Validation accuracy", "Accuracy"))
+    for ax, (key, name, ylabel) in zip(axes, panels):
         for run in runs:
             values = [np.nan if v is None else v for v in run[key]]
             style = dict(marker="o", markersize=3) if key != "loss_history" else dict(
                 linestyle="none", marker=".", markersize=2, alpha=0.6)
             ax.plot(values, label=run["label"], **style)
         ax.set_title(name)
-        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if key == "loss_history":
+            ax.set_xlabel("Iteration")
+        else:
+            _epoch_axis(ax)
         ax.legend(loc="lower right" if key != "loss_history" else "upper right",
                   markerscale=3 if key == "loss_history" else 1)
         ax.grid(alpha=0.3)
@@ -930,10 +942,10 @@ def plot_weight_scale(history):
     runs = _check_history(history, ("weight_scale",))
     fig = _pyplot().figure(figsize=(9, 11), layout="constrained")
     axes = fig.subplots(3, 1)
-    panels = (("best_val_acc", "Best validation accuracy"),
-              ("best_train_acc", "Best training accuracy"),
-              ("final_loss", "Final training loss (mean of the last 100 steps)"))
-    for ax, (key, name) in zip(axes, panels):
+    panels = (("best_val_acc", "Best validation accuracy", "Accuracy"),
+              ("best_train_acc", "Best training accuracy", "Accuracy"),
+              ("final_loss", "Final training loss (mean of the last 100 steps)", "Loss"))
+    for ax, (key, name, ylabel) in zip(axes, panels):
         for label in ("baseline", "batchnorm"):
             pts = [(r["weight_scale"], r[key]) for r in runs if r["label"] == label]
             xs = [p[0] for p in pts]
@@ -941,6 +953,7 @@ def plot_weight_scale(history):
             ax.semilogx(xs, ys, "-o", markersize=4, label=label)
         ax.set_title(f"{name} vs weight initialization scale")
         ax.set_xlabel("Weight initialization scale")
+        ax.set_ylabel(ylabel)
         if key == "final_loss":
             ax.set_yscale("log")
         ax.legend()
@@ -969,7 +982,8 @@ def plot_batch_size(history):
             ax.plot(run[key], marker, markersize=4,
                     label=f"{run['label']}, batch size {run['batch_size']}")
         ax.set_title(f"{name} ({history['title']})")
-        ax.set_xlabel("Epoch")
+        _epoch_axis(ax)
+        ax.set_ylabel("Accuracy")
         ax.legend(loc="lower right")
         ax.grid(alpha=0.3)
     return {history["experiment"]: fig}
@@ -991,7 +1005,7 @@ def plot_dropout(history):
         for run in runs:
             ax.plot(run[key], "-o", markersize=4, label=f"{run['keep_ratio']:.2f} keep ratio")
         ax.set_title(f"{name} vs epoch")
-        ax.set_xlabel("Epoch")
+        _epoch_axis(ax)
         ax.set_ylabel("Accuracy")
         ax.legend(ncol=2, loc="lower right")
         ax.grid(alpha=0.3)

@@ -307,6 +307,11 @@ def test_plots(tiny, tmp_path, fn, n_axes, n_lines):
     assert len(axes[0].get_lines()) == n_lines
     fig.savefig(tmp_path / "f.png")
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for ax in axes:                        # every panel says what it plots
+        assert ax.get_xlabel() and ax.get_ylabel(), ax.get_title()
+        if ax.get_xlabel() == "Epoch":     # whole epochs only, even for short runs
+            ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+            assert ticks and all(float(t).is_integer() for t in ticks), ticks
 
 
 def test_weight_scale_plot_uses_a_log_axis(tiny):
