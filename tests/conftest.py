@@ -1,12 +1,10 @@
 """Shared fixtures for the cs231n-bn test suite."""
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_CIFAR = REPO_ROOT.parent / "shared" / "datasets" / "cifar-10-batches-py"
 
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -15,9 +13,9 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 def load_expected(area):
     """Expected values of one area, ``tests/data/<area>.npz``, as a dict of arrays.
 
-    The files are written by ``python tests/hidden/fixtures_<area>.py`` (instructor
-    only) from independent reference implementations; public tests compare against
-    them instead of computing the graded results themselves.
+    The files were written from independent reference implementations that the kit
+    does not ship; public tests compare against them instead of computing the
+    graded results themselves.
     """
     path = DATA_DIR / f"{area}.npz"
     with np.load(path, allow_pickle=False) as data:
@@ -56,24 +54,21 @@ def rng():
 
 @pytest.fixture(scope="session")
 def cifar10_dir():
-    """Directory of the real CIFAR-10 data (or the shared subset).
+    """Directory of the real CIFAR-10 data, found where the loader and the CLI find it.
 
-    ``CS231N_CIFAR10_DIR`` wins (``.ci/run`` sets it); then the shared subset
-    beside the repository; then the kit's own download location
+    ``CS231N_CIFAR10_DIR`` when set; else the kit's download location
     (``datasets/cifar-10-batches-py``, filled by ``python -m cs231n.datasets
-    download``). Missing data is a failure, not a skip: the tests that need it
-    are part of the grade.
+    download``); else the official starter's location
+    (``cs231n/datasets/cifar-10-batches-py``). Missing data is a failure, not a
+    skip: the tests that need it are part of the suite.
     """
-    env = os.environ.get("CS231N_CIFAR10_DIR")
-    candidates = [Path(env).resolve()] if env else [SHARED_CIFAR, REPO_ROOT / "datasets" / "cifar-10-batches-py"]
-    for path in candidates:
-        if (path / "data_batch_1").is_file():
-            return path
-    pytest.fail(
-        f"CIFAR-10 data not found (looked in {', '.join(map(str, candidates))}); run "
-        "`python -m cs231n.datasets download` or set CS231N_CIFAR10_DIR to a "
-        "cifar-10-batches-py directory"
-    )
+    from cs231n.data_utils import find_cifar10_dir
+
+    try:
+        return find_cifar10_dir().resolve()
+    except FileNotFoundError as exc:
+        pytest.fail(f"{exc}\n(`python -m cs231n.datasets where` shows what the loader "
+                    "looks for)", pytrace=False)
 
 
 # --------------------------------------------------------------------------- #
