@@ -103,8 +103,9 @@ for k, v in data.items():
 
 # %% [markdown]
 # ## Batch normalization: forward pass
-# Implement `batchnorm_forward` in `cs231n/layers.py`. First the training-time
-# forward pass: after normalisation with $\gamma = 1, \beta = 0$ every feature should
+# Implement `batchnorm_forward` in `cs231n/layers.py`: the training-time branch
+# (minibatch statistics, running averages) and the test-time branch (running
+# averages). First the training-time forward pass: after normalisation with $\gamma = 1, \beta = 0$ every feature should
 # have mean close to 0 and standard deviation close to 1; with other $\gamma, \beta$
 # the means should be close to $\beta$ and the standard deviations close to $\gamma$.
 
@@ -449,7 +450,10 @@ plt.show()
 
 # %% [markdown]
 # ## Layer normalization: forward pass
-# Implement `layernorm_forward`. After normalisation every *sample* (row) should have
+# Implement `layernorm_forward` in `cs231n/layers.py`. It is batch normalization of the
+# transposed data $x^T$ (statistics of each sample over its features), except that
+# $\gamma$ and $\beta$ still act per feature and no running statistics are kept: train
+# and test are the same. After normalisation every *sample* (row) should have
 # mean close to 0 and standard deviation close to 1 when $\gamma = 1, \beta = 0$.
 
 # %%

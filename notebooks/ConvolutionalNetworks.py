@@ -472,9 +472,12 @@ plt.show()
 # with running averages for test time exactly as in batch normalization.
 #
 # ## Spatial batch normalization: forward pass
-# Implement `spatial_batchnorm_forward` (a few lines on top of your batch
-# normalization). Each channel should end with mean close to $\beta$ and standard
-# deviation close to $\gamma$.
+# Implement `spatial_batchnorm_forward` in `cs231n/layers.py`: a few lines on top of
+# your `batchnorm_forward`. Move the channel axis last (`x.transpose(0, 2, 3, 1)`),
+# reshape to $(N \cdot H \cdot W, C)$ so that every pixel is a row and every channel a
+# feature, call your batch norm and bring the result back to $(N, C, H, W)$ (a plain
+# reshape without the transpose would mix channels). Each channel should end with mean
+# close to $\beta$ and standard deviation close to $\gamma$.
 
 # %%
 N, C, H, W = 2, 3, 4, 5
@@ -520,8 +523,9 @@ check("|std - 1|", np.abs(a_norm.std(axis=(0, 2, 3)) - 1).max(), 0.1)
 
 # %% [markdown]
 # ## Spatial batch normalization: backward pass
-# Implement `spatial_batchnorm_backward`. (As for batch normalization, the `dx` error
-# is the largest; up to about 1e-6 is correct.)
+# Implement `spatial_batchnorm_backward` the same way, with your
+# `batchnorm_backward_alt` on the $(N \cdot H \cdot W, C)$ view. (As for batch
+# normalization, the `dx` error is the largest; up to about 1e-6 is correct.)
 
 # %%
 N, C, H, W = 2, 3, 4, 5
@@ -607,8 +611,10 @@ check("dbeta error", rel_error(db_num, dbeta), 1e-8)
 
 # %% [markdown]
 # ## Spatial group normalization: forward pass
-# Implement `spatial_groupnorm_forward`. Note that here $\gamma$ and $\beta$ have shape
-# $(1, C, 1, 1)$. Every group of every sample should end with mean close to 0 and
+# Implement `spatial_groupnorm_forward` in `cs231n/layers.py`: reshape x into
+# $(N, G, C/G, H, W)$, so that each group of consecutive channels has an axis of its own,
+# standardise over the last three axes, reshape back and scale and shift per channel.
+# Note that here $\gamma$ and $\beta$ have shape $(1, C, 1, 1)$. Every group of every sample should end with mean close to 0 and
 # standard deviation close to 1.
 
 # %%
@@ -631,7 +637,8 @@ check("|std - 1|", np.abs(out_g.std(axis=1) - 1).max(), 1e-4)
 
 # %% [markdown]
 # ## Spatial group normalization: backward pass
-# Implement `spatial_groupnorm_backward`.
+# Implement `spatial_groupnorm_backward`: per group, the closed form of the batch-norm
+# backward pass with means over the group's $C/G \cdot H \cdot W$ values.
 
 # %%
 N, C, H, W = 2, 6, 4, 5
