@@ -141,10 +141,15 @@ def _locate_data(data_dir, download, verbose):
                 "without it to fetch CIFAR-10 (about 170 MB), or place the files by hand "
                 "as described above and pass --data-dir.") from None
     dest = _download_dest(data_dir)
-    print(f"CIFAR-10 not found; downloading it into {dest} (use --no-download to "
-          "prevent this).", file=sys.stderr)
+    from .data_utils import ENV_VAR
+
+    named = os.environ.get(ENV_VAR) if data_dir is None else None
+    where = (f" (where ${ENV_VAR}={named} points: if that path is mistyped, stop and fix "
+             "the variable)" if named else "")
+    print(f"CIFAR-10 not found; downloading it into {dest}{where}. Use --no-download to "
+          "prevent this.", file=sys.stderr)
     try:
-        target = download_cifar10(dest=dest, timeout=10.0, progress=verbose, verbose=verbose)
+        target = download_cifar10(dest=dest, progress=verbose, verbose=verbose)
     except (DownloadError, ChecksumError, UnsafeArchiveError, FileExistsError, OSError) as exc:
         raise _Failure(str(exc)) from None
     return find_cifar10_dir(target)

@@ -360,3 +360,41 @@ def test_main_returns_the_exit_status_instead_of_exiting(capsys):
     assert main(["--help"]) == 0
     assert main(["bogus"]) == 2
     assert main(["gradcheck", "--seed", "x"]) == 2
+
+
+# --------------------------------------------------------------------------- #
+# messages on a fresh clone
+# --------------------------------------------------------------------------- #
+def test_both_commands_wait_the_same_time_offline(tmp_path, monkeypatch, capsys):
+    import urllib.error
+    import urllib.request
+
+    from cs231n.datasets._cli import main as datasets_main
+
+    seen = []
+
+    def offline(request, timeout=None):
+        seen.append(timeout)
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    assert main(["experiment", "batchnorm", "--data-dir", str(tmp_path / "a"),
+                 "--out", str(tmp_path / "out")]) == 1
+    experiment_err = capsys.readouterr().err
+    assert datasets_main(["download", "--dest", str(tmp_path / "b")]) == 1
+    download_err = capsys.readouterr().err
+    assert len(set(seen)) == 1 and seen[0] == 15.0
+    assert "timeout 15 s" in experiment_err and "timeout 15 s" in download_err
+
+
+def test_a_mistyped_data_variable_is_named_before_downloading(tmp_path, monkeypatch, capsys):
+    def offline(dest=None, **kwargs):
+        raise cs231n.datasets.DownloadError("Could not download: no network.")
+
+    monkeypatch.setattr(cs231n.datasets, "download_cifar10", offline)
+    typo = tmp_path / "cifar-10-batchs-py"
+    monkeypatch.setenv("CS231N_CIFAR10_DIR", str(typo))
+    assert main(["experiment", "batchnorm", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"$CS231N_CIFAR10_DIR={typo}" in err and "mistyped" in err
+    assert err.index("CS231N_CIFAR10_DIR") < err.index("error: Could not download")

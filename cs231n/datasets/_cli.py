@@ -10,6 +10,7 @@ from .. import data_utils
 from ._download import (
     CIFAR10_MD5,
     CIFAR10_URL,
+    DEFAULT_TIMEOUT,
     ChecksumError,
     DownloadError,
     UnsafeArchiveError,
@@ -86,7 +87,7 @@ def build_parser():
                     help="replace an existing cifar-10-batches-py and ignore a cached archive")
     dl.add_argument("--keep-archive", action="store_true",
                     help="keep DEST/cifar-10-python.tar.gz after extracting")
-    dl.add_argument("--timeout", type=_timeout_arg, default=15.0,
+    dl.add_argument("--timeout", type=_timeout_arg, default=DEFAULT_TIMEOUT,
                     help="network timeout in seconds (default: %(default)s)")
     dl.add_argument("--quiet", action="store_true", help="no messages, no progress bar")
     sub.add_parser("where", help="print the CIFAR-10 directory the loader would use",

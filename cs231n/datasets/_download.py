@@ -35,6 +35,9 @@ from .. import data_utils
 from .._checks import check_positive_float
 from ..data_utils import CIFAR10_FOLDER, ENV_VAR, META_FILE, TEST_BATCH, TRAIN_BATCHES
 
+#: Network timeout in seconds of every download (library call and both commands).
+DEFAULT_TIMEOUT = 15.0
+
 __all__ = [
     "CIFAR10_URL",
     "CIFAR10_MD5",
@@ -347,7 +350,7 @@ def _install(archive, dest, target, force, validate, log):
 
 
 def download_cifar10(dest=None, url=CIFAR10_URL, archive=None, *, md5=CIFAR10_MD5,
-                     force=False, keep_archive=False, timeout=15.0, progress=True,
+                     force=False, keep_archive=False, timeout=DEFAULT_TIMEOUT, progress=True,
                      validate=True, verbose=True):
     """Download CIFAR-10 (python version) and extract it to ``dest/cifar-10-batches-py``.
 
