@@ -9,4 +9,15 @@ python="${PYTHON:-$(command -v python3 || command -v python)}"
 # Put this checkout first on the module path (without changing the working
 # directory, so relative --dest/--archive paths keep their meaning).
 export PYTHONPATH="${kit_root}${PYTHONPATH:+:${PYTHONPATH}}"
+if [ -z "${python}" ]; then
+    echo "error: no python3 or python found; install Python 3 or set PYTHON=/path/to/python" >&2
+    exit 1
+fi
+# The kit needs numpy: say so plainly instead of ending in an ImportError traceback.
+if ! "${python}" -c "import numpy" >/dev/null 2>&1; then
+    echo "error: ${python} cannot import numpy, which the cs231n kit needs. Activate the" \
+         "environment the kit is installed in (pip install -e . in ${kit_root}) and rerun," \
+         "or name its interpreter: PYTHON=/path/to/env/bin/python bash $0" >&2
+    exit 1
+fi
 exec "$python" -m cs231n.datasets download "$@"

@@ -484,6 +484,24 @@ def test_get_datasets_sh_wraps_the_module(tmp_path, official):
     _assert_loaded_equals(tmp_path / "out" / "cifar-10-batches-py", official)
 
 
+@pytest.mark.parametrize("script", ["datasets/get_datasets.sh", "cs231n/datasets/get_datasets.sh"])
+def test_get_datasets_sh_outside_the_environment_says_what_to_do(tmp_path, script):
+    """An interpreter without numpy (here: this one with site-packages switched off)."""
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S -I "$@"\n')
+    fake.chmod(0o755)
+    probe = subprocess.run([str(fake), "-c", "import numpy"], capture_output=True)
+    assert probe.returncode != 0                       # the stand-in really lacks numpy
+    env = {k: v for k, v in os.environ.items() if k != "CS231N_CIFAR10_DIR"}
+    env["PYTHON"] = str(fake)
+    proc = subprocess.run(["bash", str(REPO_ROOT / script), "--dest", str(tmp_path / "d")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: ") and "numpy" in proc.stderr
+    assert "PYTHON=" in proc.stderr and "pip install -e ." in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "d").exists()
+
 def test_cli_dest_below_a_regular_file_is_an_error_not_a_traceback(tmp_path, official, capsys):
     afile = tmp_path / "afile"
     afile.write_text("not a folder\n")
