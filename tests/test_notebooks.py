@@ -3,9 +3,9 @@
 The jupytext sources (``notebooks/*.py``) are converted in memory and run by
 nbclient in a ``python3`` kernel with the notebooks folder as working directory,
 ``CS231N_FAST=1`` and ``CS231N_CIFAR10_DIR`` pointing at the subset. A notebook
-passes when no cell raised, it displayed at least one figure (PNG), and every check
+passes when no cell raised, it displayed at least one figure (PNG), every check
 it printed is within its expected magnitude (the notebooks print "TOO LARGE"
-otherwise).
+otherwise) and every progress bar it kept is complete.
 """
 import os
 import re
@@ -88,3 +88,9 @@ def test_notebook_executes(name, cifar10_dir, monkeypatch):
     assert checks, f"{name} printed no checks"
     assert "TOO LARGE" not in text, [line for line in text.splitlines() if "TOO LARGE" in line]
     assert set(checks) == {"ok"}
+    # Progress bars are displays updated in place: the executed notebook keeps each
+    # bar's last state (a widget would keep an empty "0%| 0/160" bar).
+    bars = [o["data"]["text/plain"] for o in outputs if o.output_type == "display_data"
+            and re.search(r"\d+%\|", o.get("data", {}).get("text/plain", ""))]
+    assert bars, f"{name} showed no progress bar"
+    assert all("100%|" in bar for bar in bars), bars
