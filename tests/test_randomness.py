@@ -289,3 +289,18 @@ def test_a_kit_notebook_prints_the_same_twice(cifar10_dir, monkeypatch):
     # numbers were printed (losses, errors, accuracies), and the same ones both times
     assert len(re.findall(r"\d\.\d{3}", texts[0])) > 10
     assert texts[0] == texts[1]
+
+
+def test_the_courses_printed_initial_losses_come_out():
+    """The official FullyConnectedNets check, as the course writes it; the expected
+    values are the ones the course's notebook prints."""
+    np.random.seed(231)
+    N, D, H1, H2, C = 2, 15, 20, 30, 10
+    X = np.random.randn(N, D)
+    y = np.random.randint(C, size=(N,))
+    losses = []
+    for reg in [0, 3.14]:
+        model = FullyConnectedNet([H1, H2], input_dim=D, num_classes=C, reg=reg,
+                                  weight_scale=5e-2, dtype=np.float64)
+        losses.append(model.loss(X, y)[0])
+    np.testing.assert_allclose(losses, [2.3004790897684924, 7.052114776533016], rtol=1e-12)
