@@ -351,12 +351,13 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         #   running = momentum * running + (1 - momentum) * batch_statistic,
         # (the line after your code stores them in bn_param). Keep what the
         # backward passes need in `cache`.
-        # What the tests check beyond the formulas: compute the mean and variance
-        # in float64 (x.mean(axis=0, dtype=np.float64)); float32 data with a large
-        # common offset (1e4 + randn) loses its spread in float32 sums.
+        # Numerics: take the mean in float64 (x.mean(axis=0, dtype=np.float64)), as
+        # float32 sums of data with a large common offset (1e4 + randn) lose its
+        # spread; then the variance of x - mean (two passes, no cancellation) and
+        # everything else can stay in x's dtype.
         ### BEGIN SOLUTION
-        mu = x.mean(axis=0, dtype=np.float64)      # float64 statistics, also for float32 x
-        xmu = x - mu
+        mu = x.mean(axis=0, dtype=np.float64)      # float64 sum: no loss under an offset
+        xmu = x - mu.astype(x.dtype)               # full-size arrays stay in x's dtype
         var = (xmu ** 2).mean(axis=0)              # two-pass variance: no cancellation
         std = np.sqrt(var + eps)
         xhat = xmu / std
@@ -458,13 +459,15 @@ def batchnorm_backward_alt(dout, cache):
     ### BEGIN SOLUTION
     xhat, _, std, gamma, mode = cache
     check_shape("dout", dout, xhat.shape, "(the shape of the forward input x)")
+    N = dout.shape[0]
     dbeta = dout.sum(axis=0)
     dgamma = (dout * xhat).sum(axis=0)
-    dxhat = dout * gamma
-    if mode == "test":
-        dx = dxhat / std
-    else:                                          # means over the batch
-        dx = (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0)) / std
+    if mode == "test":                             # mu and std are constants
+        dx = dout * (gamma / std)
+    else:
+        # dx = gamma / std * (dout - mean(dout) - xhat * mean(dout * xhat)), and the
+        # two means are dbeta / N and dgamma / N
+        dx = (gamma / (N * std)) * (N * dout - dbeta - xhat * dgamma)
     ### END SOLUTION
     return _as_dtype(dout.dtype, dx, dgamma, dbeta)
 
@@ -501,11 +504,10 @@ def layernorm_forward(x, gamma, beta, ln_param):
     # its D features) with three differences: gamma and beta still act per
     # feature, train and test mode are the same, and nothing is kept between
     # calls (no running statistics). Either transpose and reuse your batch norm
-    # code, or take the statistics over axis 1. Mean and variance in float64,
-    # as in batch norm.
+    # code, or take the statistics over axis 1. Numerics as in batch norm.
     ### BEGIN SOLUTION
     mu = x.mean(axis=1, keepdims=True, dtype=np.float64)   # one mean per example
-    xmu = x - mu
+    xmu = x - mu.astype(x.dtype)
     var = (xmu ** 2).mean(axis=1, keepdims=True)
     std = np.sqrt(var + eps)
     xhat = xmu / std
@@ -646,12 +648,12 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     _, eps, _ = _norm_settings("gn_param", gn_param, modes_needed=False)
     # TODO: Implement the forward pass for spatial group normalization: reshape
     # x to (N, G, C // G, H, W) so that each group of consecutive channels has
-    # its own axis, standardise over the last three axes (mean and variance in
-    # float64, as in batch norm), reshape back and scale and shift per channel.
+    # its own axis, standardise over the last three axes (numerics as in batch
+    # norm), reshape back and scale and shift per channel.
     ### BEGIN SOLUTION
     xg = x.reshape(N, G, C // G, H, W)
     mu = xg.mean(axis=(2, 3, 4), keepdims=True, dtype=np.float64)
-    xmu = xg - mu
+    xmu = xg - mu.astype(x.dtype)
     var = (xmu ** 2).mean(axis=(2, 3, 4), keepdims=True)
     std = np.sqrt(var + eps)                                # shape (N, G, 1, 1, 1)
     xhat = (xmu / std).reshape(N, C, H, W)
