@@ -1,6 +1,6 @@
 """Inverted dropout (cs231n/layers.py): ``p`` is the probability of KEEPING a unit.
 
-Graded groups (``python -m cs231n.grade``): "train forward", "test forward",
+Graded groups (``python -m cs231n.grade``): "train_forward", "test_forward",
 "backward"; dtype and global-state checks are not graded.
 
 Statistical checks are run with fixed seeds and state their bound: the fraction of
@@ -36,7 +36,7 @@ def _assert_same_global_state(before, after):
     assert before[2:] == after[2:]
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 @pytest.mark.parametrize("p", P_VALUES)
 def test_train_mode_keep_rate_and_scaling(rng, p):
     x = 10.0 + rng.standard_normal((500, 200))
@@ -55,7 +55,7 @@ def test_train_mode_keep_rate_and_scaling(rng, p):
     assert np.all(out[~kept] == 0.0)
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 @pytest.mark.parametrize("p", P_VALUES)
 def test_train_mode_preserves_the_mean(rng, p):
     # official notebook check: mean of input ~10, mean of train output ~10
@@ -66,7 +66,7 @@ def test_train_mode_preserves_the_mean(rng, p):
     assert abs(out.mean() - x.mean()) < bound
 
 
-@pytest.mark.graded("dropout", "test forward")
+@pytest.mark.graded("dropout", "test_forward")
 @pytest.mark.parametrize("p", [0.3, 1.0])
 def test_test_mode_is_identity(rng, p):
     x = rng.standard_normal((4, 5))
@@ -78,7 +78,7 @@ def test_test_mode_is_identity(rng, p):
     assert np.array_equal(x, x0)
 
 
-@pytest.mark.graded("dropout", "test forward")
+@pytest.mark.graded("dropout", "test_forward")
 def test_test_mode_is_deterministic_without_a_seed(rng):
     x = rng.standard_normal((30, 30))
     param = {"mode": "test", "p": 0.5}
@@ -89,7 +89,7 @@ def test_test_mode_is_deterministic_without_a_seed(rng):
     assert_close("dropout_forward", "test mode, no seed", out1, x, against="x")
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 def test_p_equal_one_keeps_everything(rng):
     x = rng.standard_normal((6, 7))
     out, cache = dropout_forward(x, {"mode": "train", "p": 1.0})
@@ -98,7 +98,7 @@ def test_p_equal_one_keeps_everything(rng):
     np.testing.assert_array_equal(dropout_backward(dout, cache), dout)
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 def test_train_mode_does_not_modify_x(rng):
     x = rng.standard_normal((5, 5))
     x0 = x.copy()
@@ -110,7 +110,7 @@ def test_train_mode_does_not_modify_x(rng):
 # randomness: seeds, own generator, global state untouched
 # --------------------------------------------------------------------------
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 @pytest.mark.parametrize("seed", [0, 1, 2**32 - 1])
 def test_seed_gives_the_same_mask_on_every_call(rng, seed):
     x = rng.standard_normal((20, 30))
@@ -123,7 +123,7 @@ def test_seed_gives_the_same_mask_on_every_call(rng, seed):
     assert 0 < np.count_nonzero(out1) < x.size
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 def test_different_seeds_give_different_masks(rng):
     x = rng.standard_normal((20, 30))
     out1, _ = dropout_forward(x, {"mode": "train", "p": 0.5, "seed": 1})
@@ -131,7 +131,7 @@ def test_different_seeds_give_different_masks(rng):
     assert not np.array_equal(out1 != 0, out2 != 0)
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 def test_seed_is_not_affected_by_reseeding_numpy_global_state(rng):
     x = rng.standard_normal((10, 10))
     before = _global_state()
@@ -145,7 +145,7 @@ def test_seed_is_not_affected_by_reseeding_numpy_global_state(rng):
     np.testing.assert_array_equal(out1, out2)
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 def test_unseeded_calls_differ(rng):
     x = rng.standard_normal((20, 30))
     param = {"mode": "train", "p": 0.5}
@@ -156,7 +156,7 @@ def test_unseeded_calls_differ(rng):
     assert not np.array_equal(out1 != 0, out3 != 0)
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 def test_unseeded_masks_follow_numpy_global_state(rng):
     # without seed or rng the mask comes from numpy's global state, as in the
     # course: np.random.seed(231) repeats a notebook's masks
@@ -176,7 +176,7 @@ def test_unseeded_masks_follow_numpy_global_state(rng):
     np.testing.assert_array_equal(out1, out2)
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 def test_given_generator_is_used_and_advanced(rng):
     x = rng.standard_normal((30, 30))
     p1 = {"mode": "train", "p": 0.5, "rng": np.random.default_rng(42)}
@@ -188,7 +188,7 @@ def test_given_generator_is_used_and_advanced(rng):
     assert not np.array_equal(a1 != 0, b1 != 0)        # the generator moved on
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 def test_seed_wins_over_generator(rng):
     x = rng.standard_normal((10, 10))
     gen = np.random.default_rng(3)

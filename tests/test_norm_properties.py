@@ -167,7 +167,7 @@ def _layer_case(kind, rng, dims):
 
 
 KINDS = [pytest.param(k, marks=pytest.mark.graded(part, group), id=k) for k, part, group in (
-    ("bn", "batchnorm", "graph backward"), ("bn_alt", "batchnorm", "closed-form backward"),
+    ("bn", "batchnorm", "graph_backward"), ("bn_alt", "batchnorm", "closed_form_backward"),
     ("ln", "layernorm", "backward"), ("sbn", "spatial_batchnorm", "backward"),
     ("gn", "spatial_groupnorm", "backward"))]
 dims = st.tuples(st.integers(2, 5), st.sampled_from([2, 4]), st.integers(1, 3), st.integers(2, 3))
@@ -202,7 +202,7 @@ def test_dbeta_dgamma_and_zero_sum_dx(kind, seed, dims, eps):
                                    atol=1e-9 * scale * dx.size)
 
 
-@pytest.mark.graded("batchnorm", "train forward")
+@pytest.mark.graded("batchnorm", "train_forward")
 @PROPERTY_SETTINGS
 @given(seed=seeds, N=batch, D=features)
 def test_batchnorm_output_moments_are_beta_and_gamma(seed, N, D):

@@ -20,7 +20,7 @@ def restore_global_state():
     np.random.set_state(state)
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 @pytest.mark.parametrize("p", [0.25, 0.5, 0.8])
 def test_seeded_mask_is_the_course_mask(rng, restore_global_state, p):
     x = 1.0 + rng.random((40, 30))
@@ -30,7 +30,7 @@ def test_seeded_mask_is_the_course_mask(rng, restore_global_state, p):
     assert_close("dropout_forward", "seeded mask (course's draw)", out, expected, rtol=1e-12)
 
 
-@pytest.mark.graded("dropout", "train forward")
+@pytest.mark.graded("dropout", "train_forward")
 def test_unseeded_mask_comes_from_the_global_state(rng, restore_global_state):
     x = 1.0 + rng.random((25, 20))
     np.random.seed(231)
