@@ -675,11 +675,10 @@ check("dbeta error", rel_error(db_num, dbeta), 1e-8)
 # It first divides the images by their standard deviation (about 63 after the mean
 # is subtracted): He initialisation assumes inputs of unit variance, and without
 # this the plain network would start at a loss in the hundreds and look far worse
-# than it is. In the full run on the CI subset (seeds 0, 1, 2, 231) spatial batch
-# normalization trains fastest (training accuracy 0.96-0.97 after 5 epochs against
-# 0.66-0.79 for the plain network) and generalises best (best validation accuracy
-# 0.485-0.489 against 0.420-0.438); group normalization trains at about the plain
-# network's pace and lands between the two on validation (0.456-0.466).
+# than it is. In full runs on the CI subset spatial batch normalization trains
+# fastest and generalises best; group normalization trains at about the plain
+# network's pace and lands between the two on validation (the table below prints
+# this run's accuracies; `docs/NOTEBOOKS.md` lists full runs over several seeds).
 
 # %%
 sn_history = experiments.spatial_norm(data, seed=231)
