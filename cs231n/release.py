@@ -19,6 +19,9 @@ a check fails:
   lines shorter than 5 characters and bare keywords are ignored; in files other
   than ``.py``/``.ipynb`` a solution line of 12+ characters is also caught when
   quoted inside a longer line);
+* no file mentions what the release leaves out: the rubric's instructor-only
+  files by path (``docs/INSTRUCTORS.md``, ``.ci``, ``tests/hidden``...) or module
+  (``cs231n.grade``), or ``../shared``;
 * every ``.py`` file still compiles, and every module of the ``cs231n`` package
   imports (in a separate interpreter, with the release first on ``sys.path``).
 
@@ -169,13 +172,40 @@ def _import_check(root, modules, timeout=300):
         return [f"import check failed (exit status {proc.returncode}): {proc.stderr[-2000:]}"]
 
 
+#: Always named as things the student kit does not hold (besides the instructor-only files).
+UNRELEASED_MENTIONS = ("../shared",)
+
+
+def mention_pattern(rubric):
+    """Regex of names a released file may not mention: every literal
+    ``instructor_only`` path (``cs231n/grade.py``, ``.ci``, ``tests/hidden``...),
+    the dotted module of those under ``cs231n/`` (``cs231n.grade``), and
+    :data:`UNRELEASED_MENTIONS`."""
+    import re
+
+    terms = set(UNRELEASED_MENTIONS)
+    for pat in rubric.instructor_only:
+        if any(c in pat for c in "*?[!"):
+            continue
+        p = pat.strip().rstrip("/")
+        if not p:
+            continue
+        terms.add(p)
+        if p.startswith("cs231n/"):
+            terms.add((p[:-3] if p.endswith(".py") else p).replace("/", "."))
+    alts = sorted(terms, key=len, reverse=True)
+    return re.compile("|".join(r"(?<![\w.])" + re.escape(t) + r"(?!\w)" for t in alts))
+
+
 def verify_release(kit, outdir, keep_ids=frozenset(), import_check=True):
     """Problems found in a written release (empty list: fine).
 
-    Checks: no marker text, no solution line (see module docstring), every
-    ``.py`` compiles, every ``cs231n`` module imports.
+    Checks: no marker text, no solution line (see module docstring), no mention
+    of a file the release leaves out (:func:`mention_pattern`), every ``.py``
+    compiles, every ``cs231n`` module imports.
     """
     outdir = Path(outdir)
+    mentions = mention_pattern(kit.rubric)
     secrets = _secrets(kit, keep_ids)
     long_secrets = [(n, rid) for n, rid in secrets.items() if len(n) >= QUOTE_MIN]
     problems, modules = [], []
@@ -194,6 +224,10 @@ def verify_release(kit, outdir, keep_ids=frozenset(), import_check=True):
         for i, ln in enumerate(markers.searchable_lines(text, rel), start=1):
             if code_file and markers.has_marker_text(ln):
                 problems.append(f"{rel}:{i}: solution marker left in the release: {ln.strip()!r}")
+            m = mentions.search(ln)
+            if m:
+                problems.append(f"{rel}:{i}: mentions {m.group(0)!r}, which the student kit "
+                                "does not have")
             n = markers.normalize_line(ln)
             if n in secrets:
                 problems.append(f"{rel}:{i}: solution text of {secrets[n]} leaked: {ln.strip()!r}")
@@ -392,6 +426,32 @@ def _cmd_check(args):
         print(f"{r.id:<60} {where:<36} parts: {', '.join(owners.get(r.id, [])) or '-'}")
         seen.add(r.id)
     problems = coverage_problems(kit.rubric, kit.all_regions)
+    mentions = mention_pattern(kit.rubric)
+    for rel in kit.files:
+        try:
+            text = (kit.root / rel).read_bytes().decode("utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        if rel.endswith(".md"):
+            text = strip_instructor_blocks(text, rel)
+        for i, ln in enumerate(text.splitlines(), start=1):
+            m = mentions.search(ln)
+            if m:
+                problems.append(f"{rel}:{i}: mentions {m.group(0)!r}, which the student kit "
+                                "does not have")
+    if not args.no_tests:
+        from cs231n.grade import GradeError, collect_manifest
+        try:
+            manifest = collect_manifest(kit.root, kit.rubric)
+            groups = {}
+            for part, group in manifest.values():
+                groups[(part, group)] = groups.get((part, group), 0) + 1
+            for part in kit.rubric.code_parts:
+                print(f"part {part.name:<22} {part.points:>6g} points: " + ", ".join(
+                    f"{g} {gr.points:g}{' (share)' if gr.scoring == 'proportional' else ''} "
+                    f"[{groups.get((part.name, g), 0)} tests]" for g, gr in part.groups.items()))
+        except GradeError as exc:
+            problems.extend(str(exc).splitlines()[1:] or [str(exc)])
     print(f"{len(kit.all_regions)} regions ({len(seen)} names) in {len(kit.regions)} files; "
           f"{len(kit.rubric.parts)} parts; {len(kit.files)} files would be released")
     for p in problems:
@@ -426,7 +486,10 @@ def main(argv=None):
                     help="hand this rubric part out solved (repeatable)")
     st.add_argument("--no-verify", action="store_true",
                     help="skip the leak/compile/import checks (not recommended)")
-    ck = sub.add_parser("check", help="list solution regions and rubric coverage")
+    ck = sub.add_parser("check", help="list solution regions, check groups and rubric "
+                                      "coverage; report what disagrees")
+    ck.add_argument("--no-tests", action="store_true",
+                    help="skip collecting the tests (graded markers against the groups)")
     ag = sub.add_parser("autograder", help="build the Gradescope autograder zip")
     ag.add_argument("out", metavar="OUT.zip")
     ag.add_argument("--memory-limit", type=float, metavar="GB",

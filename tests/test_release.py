@@ -301,6 +301,8 @@ def test_check_lists_regions_and_flags_unowned_ones(kit):
     ok = run()
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "cs231n/ops.py::Scaler.apply" in ok.stdout and "problem" not in ok.stdout
+    assert "part square                      2 points: values 2 (share) [2 tests]" in ok.stdout
+    assert "part scaler                      3 points: apply 3 [3 tests]" in ok.stdout
     rubric = kit / "cs231n" / "grading" / "rubric.json"
     data = json.loads(rubric.read_text(encoding="utf-8"))
     data["parts"]["square"]["regions"] = ["cs231n/ops.py::sqare"]
@@ -309,6 +311,30 @@ def test_check_lists_regions_and_flags_unowned_ones(kit):
     assert bad.returncode == 1
     assert "problem: part 'square': region pattern 'cs231n/ops.py::sqare' matches no region" in bad.stdout
     assert "problem: region cs231n/ops.py::square belongs to no part" in bad.stdout
+    data["parts"]["square"]["regions"] = ["cs231n/ops.py::square"]
+    data["parts"]["scaler"]["groups"] = {"apply": 2, "big": 1}
+    rubric.write_text(json.dumps(data), encoding="utf-8")
+    with open(kit / "README.md", "a", encoding="utf-8") as f:
+        f.write("See docs/INSTRUCTORS.md.\n")
+    groups = run()
+    assert groups.returncode == 1
+    assert "problem: part 'scaler' group 'big' has no graded test" in groups.stdout
+    assert "problem: README.md:4: mentions 'docs/INSTRUCTORS.md'" in groups.stdout
+
+
+def test_release_mentions_nothing_it_leaves_out(kit, tmp_path):
+    (kit / "README.md").write_text(
+        "# Demo\n<!-- instructor-only -->\nGrade with docs/INSTRUCTORS.md.\n"
+        "<!-- /instructor-only -->\nData in ../shared/data, hidden tests in tests/hidden/.\n",
+        encoding="utf-8")
+    with open(kit / "cs231n" / "ops.py", "a", encoding="utf-8") as f:
+        f.write("# graded by cs231n.grading (not released)\n")
+    with pytest.raises(ReleaseError) as info:
+        build_release(tmp_path / "out", source=kit)
+    assert str(info.value).splitlines()[1:] == [
+        "README.md:2: mentions '../shared', which the student kit does not have",
+        "cs231n/ops.py:46: mentions 'cs231n.grading', which the student kit does not have",
+    ]
 
 
 @pytest.mark.parametrize("change, message", [
