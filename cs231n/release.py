@@ -473,6 +473,23 @@ def _cmd_autograder(args):
     return 0
 
 
+def _cmd_export(args):
+    from cs231n.grade import GradeError
+    from cs231n.grading import interop
+
+    try:
+        if args.command == "otter":
+            paths = interop.export_otter(args.outdir, args.source or default_source(), args.rubric)
+        else:
+            paths = interop.export_nbgrader(args.outdir, args.source or default_source(),
+                                            args.rubric)
+    except (GradeError, RuntimeError) as exc:
+        raise ReleaseError(str(exc)) from None
+    print(f"wrote {len(paths)} {args.command} file(s) into {args.outdir}: "
+          + ", ".join(p.name for p in paths))
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m cs231n.release",
                                  description="Instructor tools: write the student kit, check "
@@ -497,13 +514,17 @@ def main(argv=None):
     ag.add_argument("--time-budget", type=float, metavar="S",
                     help="seconds before the driver stops grading (default: the rubric's "
                          "total_time_limit + 60)")
-    for p in (st, ck, ag):
+    ot = sub.add_parser("otter", help="export the public checks as Otter test files")
+    ot.add_argument("outdir")
+    nbg = sub.add_parser("nbgrader", help="export the notebooks with nbgrader cell metadata")
+    nbg.add_argument("outdir")
+    for p in (st, ck, ag, ot, nbg):
         p.add_argument("--source", help="reference kit root (default: this kit)")
         p.add_argument("--rubric", help="rubric file (default: <source>/cs231n/grading/rubric.json)")
     args = ap.parse_args(argv)
     try:
-        return {"student": _cmd_student, "check": _cmd_check,
-                "autograder": _cmd_autograder}[args.command](args)
+        return {"student": _cmd_student, "check": _cmd_check, "autograder": _cmd_autograder,
+                "otter": _cmd_export, "nbgrader": _cmd_export}[args.command](args)
     except (ReleaseError, RubricError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 1

@@ -639,3 +639,108 @@ def test_autograder_writes_a_valid_results_file_for_broken_uploads(autograder, t
         assert res["score"] == 8.0                     # only square's 2 points lost
         assert "Scaler(8).apply(2) == 16" not in visible  # the hidden test's text
         assert "[a line quoting a hidden test was removed]" in visible
+
+
+# ---------------------------------------------------------------------------
+# Otter and nbgrader exports
+# ---------------------------------------------------------------------------
+def _otter_structure(path):
+    """(top-level assignments, [(function name, decorator keywords, nodes run)])."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {t.id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+           for t in n.targets if isinstance(t, ast.Name)}
+    cases = []
+    for n in tree.body:
+        if isinstance(n, ast.FunctionDef) and n.decorator_list:
+            dec = n.decorator_list[0]
+            assert isinstance(dec, ast.Call) and dec.func.id == "test_case"
+            kw = {k.arg: ast.literal_eval(k.value) for k in dec.keywords}
+            call = n.body[0].value
+            cases.append((n.name, kw, ast.literal_eval(call.args[0])))
+    imports = [n for n in tree.body if isinstance(n, ast.ImportFrom)]
+    assert [(i.module, [a.name for a in i.names]) for i in imports] == [
+        ("otter.test_files", ["test_case"])]
+    return top, cases
+
+
+def test_otter_export_has_one_exception_test_file_per_part(kit, tmp_path, monkeypatch):
+    from cs231n.grading.interop import export_otter
+
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    paths = export_otter(tmp_path / "otter", kit)
+    assert sorted(p.name for p in paths) == ["double.py", "power.py", "scaler.py", "square.py"]
+    top, cases = _otter_structure(tmp_path / "otter" / "square.py")
+    assert top == {"OK_FORMAT": False, "name": "square", "points": 2.0}
+    # proportional group: one case per check, the points shared out
+    assert cases == [
+        ("test_values_1", {"points": 1.0, "hidden": False,
+                           "success_message": "square: values: check 1 of 2 passes",
+                           "failure_message": "square: values: check 1 of 2 fails (python -m "
+                                              "pytest -x tests/test_ops.py::test_square[3-9])"},
+         ["tests/test_ops.py::test_square[3-9]"]),
+        ("test_values_2", {"points": 1.0, "hidden": False,
+                           "success_message": "square: values: check 2 of 2 passes",
+                           "failure_message": "square: values: check 2 of 2 fails (python -m "
+                                              "pytest -x tests/test_ops.py::test_square[-2-4])"},
+         ["tests/test_ops.py::test_square[-2-4]"])]
+    top, cases = _otter_structure(tmp_path / "otter" / "double.py")
+    assert top["points"] == 3.0 and [(c[0], c[1]["points"], c[2]) for c in cases] == [
+        ("test_int", 2.0, ["tests/test_ops.py::test_double_int"]),
+        ("test_float", 1.0, ["tests/test_ops.py::test_double_float"])]
+    # all-or-nothing group: one case; the hidden check is not exported
+    top, cases = _otter_structure(tmp_path / "otter" / "scaler.py")
+    assert [(c[0], c[1]["points"], c[2]) for c in cases] == [
+        ("test_apply", 3.0, ["tests/test_ops.py::test_scaler_by_four",
+                             "tests/test_ops.py::test_scaler_by_one"])]
+    assert "test_ops_hidden" not in (tmp_path / "otter" / "scaler.py").read_text(encoding="utf-8")
+
+
+def test_otter_test_cases_run_the_checks_on_the_students_kit(kit, student, tmp_path, monkeypatch):
+    """Run an exported file as Otter would (a stand-in for otter.test_files.test_case)."""
+    import types
+
+    from cs231n.grading.interop import export_otter
+
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    export_otter(tmp_path / "otter", kit)
+    fake = types.ModuleType("otter.test_files")
+    fake.test_case = lambda **kw: (lambda f: f)
+    monkeypatch.setitem(sys.modules, "otter", types.ModuleType("otter"))
+    monkeypatch.setitem(sys.modules, "otter.test_files", fake)
+    code = (tmp_path / "otter" / "double.py").read_text(encoding="utf-8")
+    env = {}
+    exec(compile(code, "double.py", "exec"), env)
+    monkeypatch.setenv("CS231N_KIT", str(kit))
+    monkeypatch.setenv("PYTHONPATH", str(kit))
+    env["test_int"]()                                  # the reference passes
+    monkeypatch.setenv("CS231N_KIT", str(student))
+    monkeypatch.setenv("PYTHONPATH", str(student))
+    with pytest.raises(AssertionError, match="NotImplementedError"):
+        env["test_int"]()                              # the blank release fails
+
+
+def test_nbgrader_export_marks_solution_cells(kit, tmp_path):
+    from cs231n.grading.interop import export_nbgrader
+
+    paths = export_nbgrader(tmp_path / "nbgrader", kit)
+    assert [p.name for p in paths] == ["demo.ipynb"]
+    nb = json.loads(paths[0].read_text(encoding="utf-8"))
+    assert nb["nbformat"] == 4
+    cells = [(c["cell_type"], c["metadata"].get("nbgrader"), "".join(c["source"]))
+             for c in nb["cells"]]
+    # the question stays a plain cell, its answer is a manually graded cell of its own
+    assert cells[0] == ("markdown", None,
+                        "# Demo notebook\n\n**Question 1.** Why is doubling a linear map?")
+    assert cells[1] == ("markdown", {"grade": True, "solution": True, "locked": False,
+                                     "task": False, "grade_id": "demo-answer1",
+                                     "schema_version": 3, "points": 4.0},
+                        "Because twice a sum is the sum of the doubles: 2(x + y) = 2x + 2y.")
+    kind, meta, src = cells[2]
+    assert kind == "code" and meta == {"grade": False, "solution": True, "locked": False,
+                                       "task": False, "grade_id": "demo-answer2",
+                                       "schema_version": 3}
+    assert "### BEGIN SOLUTION\nanswer = double(21)\n### END SOLUTION" in src  # nbgrader's markers
+    assert nb["cells"][2]["outputs"] == [] and nb["cells"][2]["execution_count"] is None
+    assert len(cells) == 3
