@@ -345,7 +345,7 @@ def test_batchnorm_test_mode_gradient_check(rng, backward, shape):
                      dout)
 
 
-@pytest.mark.graded("batchnorm", "closed_form_backward")
+# not graded: it ties the closed form to the graph version (each is graded on its own)
 @pytest.mark.parametrize("mode", ["train", "test"])
 @pytest.mark.parametrize("shape", [(4, 5), (50, 20)])
 def test_batchnorm_backward_alt_equals_backward(rng, shape, mode):
