@@ -279,10 +279,11 @@ def progress_bar(total, initial=0, desc="Training", mininterval=None):
         from tqdm.std import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None, print
+    notebook = in_notebook()
     if mininterval is None:          # fewer redraws when stderr is a log file
-        mininterval = 0.1 if stderr_isatty() else 5.0
+        mininterval = 0.5 if notebook else 0.1 if stderr_isatty() else 5.0
     kwargs = dict(total=total, initial=initial, desc=desc, unit="it", mininterval=mininterval)
-    if in_notebook():
+    if notebook:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             bar = tqdm(file=_DisplayLine(), ncols=100, **kwargs)

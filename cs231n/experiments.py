@@ -62,18 +62,17 @@ import json
 import math
 import os
 import time
-import warnings
 from collections.abc import Mapping
 from typing import Callable, NamedTuple
 
 import numpy as np
 
 from ._checks import check_int
-from .classifiers.cnn import ConvNet
-from .classifiers.fc_net import FullyConnectedNet
 from ._solver_state import in_notebook as _in_notebook
 from ._solver_state import progress_bar
 from ._solver_state import stderr_isatty as _stderr_isatty
+from .classifiers.cnn import ConvNet
+from .classifiers.fc_net import FullyConnectedNet
 from .solver import Solver, TrainingDivergedError
 
 __all__ = [
