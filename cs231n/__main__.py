@@ -7,6 +7,7 @@
     python -m cs231n experiment --list
     python -m cs231n gradcheck [--seed N]
     python -m cs231n notebooks [--dest DIR] [--force] [NAME ...]
+    python -m cs231n submit [--out ZIP] [--kit DIR] [--no-tests]
 
 ``experiment`` runs one of the notebook experiments (:mod:`cs231n.experiments`)
 headless with a progress bar and writes, into ``--out`` (default ``runs/NAME``),
@@ -22,6 +23,8 @@ the analytic and the numerical gradient, its tolerance and PASS/FAIL.
 ``notebooks`` writes Jupyter ``.ipynb`` copies of the notebook sources
 (``notebooks/*.py``, jupytext percent format) next to them; existing notebooks are
 never overwritten without ``--force``.
+
+``submit`` checks your work and writes the zip to upload (:mod:`cs231n.submit`).
 
 Exit status: 0 success, 1 failure (missing data, failed gradient check, ...),
 2 usage error, 130 interrupted.
@@ -109,6 +112,10 @@ def build_parser():
     nb.add_argument("--dest", default=None,
                     help="folder for the .ipynb files (default: beside the sources)")
     nb.add_argument("--force", action="store_true", help="overwrite existing .ipynb files")
+
+    from .submit import add_parser as _add_submit_parser
+
+    _add_submit_parser(sub)
     return parser
 
 
@@ -293,6 +300,12 @@ def _run_notebooks(args):
     return 0
 
 
+def _run_submit(args):
+    from .submit import run
+
+    return run(args)
+
+
 def main(argv=None):
     """Run the command line; return the exit status.
 
@@ -312,7 +325,7 @@ def main(argv=None):
     except SystemExit as exc:  # --help (0) or a usage error (2): return, do not exit
         return exc.code if isinstance(exc.code, int) else 2
     handlers = {"experiment": _run_experiment, "gradcheck": _run_gradcheck,
-                "notebooks": _run_notebooks}
+                "notebooks": _run_notebooks, "submit": _run_submit}
     try:
         return handlers[args.command](args)
     except _Usage as exc:
