@@ -370,6 +370,59 @@ def test_cli_prints_the_table_and_writes_json(kit, tmp_path):
     assert missing.returncode == 2 and "neither a directory nor a zip" in missing.stderr
 
 
+def _schema_validate(data):
+    import jsonschema
+
+    schema = json.loads((REPO / "tests" / "gradescope_schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(data, schema)
+    return data
+
+
+def test_gradescope_results_follow_the_format_and_the_rubric_visibility(kit, tmp_path):
+    other = tmp_path / "kit2"
+    shutil.copytree(kit, other)
+    rubric = other / "cs231n" / "grading" / "rubric.json"
+    data = json.loads(rubric.read_text(encoding="utf-8"))
+    data["visibility"] = {"hidden": "after_due_date"}
+    rubric.write_text(json.dumps(data), encoding="utf-8")
+    sub = _copy_package(other, tmp_path / "sub", (SQUARE_BODY, "    squared_value = x * abs(x)\n"))
+    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    out = tmp_path / "results" / "results.json"
+    proc = subprocess.run([sys.executable, "-m", "cs231n.grade", str(sub), "--kit", str(other),
+                           "--format", "gradescope", "--out", str(out)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    res = _schema_validate(json.loads(out.read_text(encoding="utf-8")))
+    assert res["score"] == 9.0 and res["visibility"] == "visible"
+    assert [(t["number"], t["name"], t["score"], t["max_score"], t["status"], t["visibility"])
+            for t in res["tests"]] == [
+        ("1.1", "double: int", 2.0, 2.0, "passed", "visible"),
+        ("1.2", "double: float", 1.0, 1.0, "passed", "visible"),
+        ("2.1", "square: values", 1.0, 2.0, "failed", "visible"),
+        ("3.1", "scaler: apply", 3.0, 3.0, "passed", "after_due_date"),
+        ("4.1", "power: value", 2.0, 2.0, "passed", "visible"),
+        ("5", "notebook: notebook answers (scored by hand, 4 points)", 0.0, 0.0, "failed",
+         "visible")]
+    square = res["tests"][2]["output"].splitlines()
+    assert square[:2] == ["Points in proportion to the checks passed.",
+                          "1 of 2 check(s) passed; not passed:"]
+    assert square[2].startswith("- test_square[-2-4] [failed]: ")
+    assert list(out.parent.iterdir()) == [out]                     # no temporary file left
+
+
+def test_gradescope_results_are_written_when_grading_fails(kit, tmp_path):
+    out = tmp_path / "results.json"
+    out.write_text("{}", encoding="utf-8")                      # an old file is replaced
+    proc = subprocess.run([sys.executable, "-m", "cs231n.grade", str(tmp_path / "empty"),
+                           "--kit", str(kit), "--format", "gradescope", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    res = _schema_validate(json.loads(out.read_text(encoding="utf-8")))
+    assert (res["score"], res["tests"]) == (0.0, [])
+    assert res["output"].startswith("The autograder could not grade this submission (score 0):")
+    assert "neither a directory nor a zip file" in res["output"]
+
+
 # pytest's report of a failed array comparison (its layout; numbers made up)
 ALLCLOSE_REPORT = """rng = Generator(PCG64) at 0x7F3A2C1D5E40
 
