@@ -67,8 +67,9 @@ def cifar10_dir():
     try:
         return find_cifar10_dir().resolve()
     except FileNotFoundError as exc:
-        pytest.fail(f"{exc}\n(`python -m cs231n.datasets where` shows what the loader "
-                    "looks for)", pytrace=False)
+        missing = str(exc)
+    pytest.fail(f"{missing}\n(`python -m cs231n.datasets where` shows what the loader "
+                "looks for)", pytrace=False)
 
 
 # --------------------------------------------------------------------------- #
