@@ -41,9 +41,9 @@ def assert_close(function, check, got, expected, rtol=0.0, atol=0.0, what="out",
         worst = float(np.nanmax(np.where(np.isnan(diff), np.inf, diff)))
         bound = f"{atol:.0e}" if rtol == 0 else (
             f"{rtol:.0e} * |expected|" if atol == 0 else f"{atol:.0e} + {rtol:.0e} * |expected|")
+        where = f" at {int(bad.sum())} of {bad.size} entries" if bad.size > 1 else ""
         raise AssertionError(f"{function} ({check}): {what} differs from {against} by "
-                             f"{worst:.1e} at {int(bad.sum())} of {bad.size} entries, "
-                             f"expected <= {bound}")
+                             f"{worst:.1e}{where}, expected <= {bound}")
 
 
 @pytest.fixture

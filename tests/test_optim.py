@@ -50,9 +50,9 @@ def run_steps(rule, config, state_keys):
     ws, states = [], {k: [] for k in state_keys}
     for g in EXPECTED["grads"]:
         w, config = rule(w, g.copy(), config)
-        ws.append(w)
+        ws.append(np.array(w, copy=True))               # copies: a rule may update arrays in place
         for k in state_keys:
-            states[k].append(config[k])
+            states[k].append(np.array(config[k], copy=True))
     return np.array(ws), {k: np.array(v) for k, v in states.items()}, config
 
 
