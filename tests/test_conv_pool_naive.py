@@ -4,7 +4,7 @@ Forward results against hand-computed examples and expected values stored as dat
 (``tests/data/conv_pool.npz``); gradient checks in float64 on tiny shapes with
 tolerance ``|analytic - numeric| <= 1e-8 + 1e-6 * |numeric|`` elementwise.
 
-Graded check groups (``cs231n/grading/rubric.json``): ``conv_naive/forward``,
+Graded check groups (the rubric's): ``conv_naive/forward``,
 ``conv_naive/backward``, ``maxpool_naive/forward``, ``maxpool_naive/backward`` and
 ``maxpool_naive/backward_ties`` (the gradient of a window goes to its first
 maximum, as the docstring says). Dtype tests and tests of the given code around

@@ -6,7 +6,7 @@ passes with centred differences in float64. Tolerance of every gradient check:
 elementwise ``|analytic - numeric| <= 1e-8 + 1e-6 * |numeric|`` (``GRAD_RTOL``,
 ``GRAD_ATOL``).
 
-Graded check groups (``cs231n/grading/rubric.json``): ``affine/forward``,
+Graded check groups (the rubric's): ``affine/forward``,
 ``affine/backward``, ``relu/forward``, ``relu/backward``, ``losses/softmax``,
 ``losses/softmax_stable`` (large scores) and ``losses/svm``. Dtype tests are not
 graded.

@@ -15,7 +15,7 @@ regularisation term is checked as a property: ``loss(reg) - loss(0)`` must be
 ``0.5 * reg * sum(W**2)`` over every weight matrix, and the gradients must differ
 by ``reg * W`` on the weights only.
 
-Graded check groups (``cs231n/grading/rubric.json``): ``fc_net/init``,
+Graded check groups (the rubric's): ``fc_net/init``,
 ``fc_net/scores`` (test-mode scores for every normalisation and with dropout,
 train-mode loss), ``fc_net/test_mode``, ``fc_net/regularisation``,
 ``fc_net/gradients``, and the same for ``three_layer_convnet`` (without

@@ -7,7 +7,7 @@ constant gradient, scale invariance, linearity in the learning rate) need no
 expected values. Value tolerance: ``|got - expected| <= 1e-12 + 1e-10 * |expected|``
 (the notebook's arrays: 1e-8, their printed precision).
 
-Graded check groups (``cs231n/grading/rubric.json``): ``sgd_momentum/update``,
+Graded check groups (the rubric's): ``sgd_momentum/update``,
 ``rmsprop/update``, ``adam/moments`` (m, v, t) and ``adam/update`` (the
 bias-corrected step). Tests of the given code around the student's lines (state
 defaults, dtypes, argument checks) are not graded.
@@ -22,7 +22,7 @@ from cs231n.optim import adam, rmsprop, sgd, sgd_momentum
 
 RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "rmsprop": rmsprop, "adam": adam}
 STATE_KEYS = {"sgd": (), "sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v")}
-# hyperparameters of the stored several-step sequences (tests/hidden/fixtures_optim.py)
+# hyperparameters of the stored several-step sequences
 MOMENTUM = {"learning_rate": 0.05, "momentum": 0.8}
 RMSPROP = {"learning_rate": 0.02, "decay_rate": 0.9, "epsilon": 1e-6}
 ADAM = {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-7}
