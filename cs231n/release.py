@@ -465,11 +465,13 @@ def _cmd_autograder(args):
 
     try:
         info = build_autograder(args.out, args.source or default_source(), args.rubric,
-                                memory_limit_gb=args.memory_limit, time_budget=args.time_budget)
+                                memory_limit_gb=args.memory_limit or None,
+                                time_budget=args.time_budget)
     except (GradeError, RuntimeError) as exc:
         raise ReleaseError(str(exc)) from None
     print(f"wrote {info['zip']}: {info['files']} kit files, {info['graded_tests']} graded tests; "
-          f"time budget {info['time_budget']:g} s; pinned: {', '.join(info['requirements'])}")
+          f"time budget {info['time_budget']:g} s; memory limit "
+          f"{info['memory_limit_gb'] or 'none'} GB; pinned: {', '.join(info['requirements'])}")
     return 0
 
 
@@ -509,8 +511,10 @@ def main(argv=None):
                     help="skip collecting the tests (graded markers against the groups)")
     ag = sub.add_parser("autograder", help="build the Gradescope autograder zip")
     ag.add_argument("out", metavar="OUT.zip")
-    ag.add_argument("--memory-limit", type=float, metavar="GB",
-                    help="address-space limit of every grading run (default: none)")
+    ag.add_argument("--memory-limit", type=float, metavar="GB", default=0.75,
+                    help="address-space limit of the test process of every grading run, so "
+                         "a memory hog fails its test instead of the container (default: "
+                         "%(default)s, Gradescope's 768 MB; 0: none)")
     ag.add_argument("--time-budget", type=float, metavar="S",
                     help="seconds before the driver stops grading (default: the rubric's "
                          "total_time_limit + 60)")

@@ -744,3 +744,21 @@ def test_nbgrader_export_marks_solution_cells(kit, tmp_path):
     assert "### BEGIN SOLUTION\nanswer = double(21)\n### END SOLUTION" in src  # nbgrader's markers
     assert nb["cells"][2]["outputs"] == [] and nb["cells"][2]["execution_count"] is None
     assert len(cells) == 3
+
+
+@pytest.mark.slow
+def test_autograder_zip_of_the_real_kit_gives_full_marks_to_the_reference(tmp_path):
+    """One realistic Gradescope run: the kit's own zip on its reference solution
+    (about 40 s on one core)."""
+    from cs231n.grading.autograder import build_autograder
+
+    info = build_autograder(tmp_path / "autograder.zip", REPO)
+    rubric = json.loads((REPO / "cs231n" / "grading" / "rubric.json").read_text(encoding="utf-8"))
+    code_points = sum(p["points"] for p in rubric["parts"].values()
+                      if p.get("kind", "code") == "code")
+    res = _run_gradescope(tmp_path / "autograder.zip", tmp_path, _copy_tree(REPO))
+    assert res["score"] == code_points, [t for t in res["tests"] if t["status"] != "passed"]
+    graded = [t for t in res["tests"] if t["max_score"] > 0]
+    assert len(graded) == sum(len(p.get("groups", {})) for p in rubric["parts"].values())
+    assert all(t["status"] == "passed" for t in graded)
+    assert info["graded_tests"] > 100
