@@ -922,7 +922,9 @@ def plot_activations(history):
             ax.plot(run["iterations"], pct[:, j], style, color="C0", label=f"{q}th percentile")
         ax.set_title(title)
         ax.set_ylabel(ylabel)
-        ax.legend(loc="best")
+        low, high = ax.get_ylim()                  # room above the curves for the legend
+        ax.set_ylim(low, high + 0.3 * (high - low))
+        ax.legend(loc="upper center", ncol=3, fontsize="small")
     for ax in (ax_acc, ax_base, ax_bn):
         ax.set_xlabel("Iteration")
         ax.grid(alpha=0.3)

@@ -25,7 +25,8 @@ As in the course, with no ``seed`` the minibatches (``np.random.choice(num_train
 batch_size)``) and the accuracy subsamples (``np.random.choice(N, num_samples)``)
 come from numpy's global random state, so ``np.random.seed(231)`` at the top of a
 notebook repeats the run. ``seed=`` (int or ``numpy.random.Generator``) gives the
-Solver a generator of its own, drawn the same way, and leaves the global state alone.
+Solver a generator of its own (the same minibatch draw; accuracy subsamples without
+replacement) and leaves the global state alone.
 
 Example
 -------
@@ -110,8 +111,8 @@ class Solver:
     num_epochs : int, default 10
         Number of epochs :meth:`train` runs to.
     num_train_samples : int or None, default 1000
-        Training samples (drawn with replacement, as in the course) used to
-        measure the training accuracy; None uses them all.
+        Training samples used to measure the training accuracy (a random subset,
+        see :meth:`check_accuracy`); None uses them all.
     num_val_samples : int or None, default None
         Same for validation; None uses the whole validation set.
     checkpoint_name : str or path or None, default None
@@ -316,8 +317,9 @@ class Solver:
             Labels.
         num_samples : int or None
             If given and smaller than N, score a random subset of that many
-            samples (drawn with replacement, as in the course, from numpy's global
-            random state or the Solver's generator).
+            samples: ``np.random.choice(N, num_samples)`` as in the course (with
+            replacement, numpy's global random state), or without replacement from
+            the generator of a seeded Solver.
         batch_size : int
             Samples scored per call of ``model.loss(X_batch)``.
 
@@ -337,7 +339,10 @@ class Solver:
         if N == 0:
             raise ValueError("X is empty: accuracy needs at least one sample")
         if num_samples is not None and N > num_samples:
-            mask = self._random.choice(N, num_samples)
+            if self.rng is None:
+                mask = np.random.choice(N, num_samples)      # as the course draws it
+            else:  # a seeded Solver's subsample, unchanged since the kit's first release
+                mask = self.rng.choice(N, num_samples, replace=False)
             N = num_samples
             X = X[mask]
             y = y[mask]
