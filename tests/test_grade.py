@@ -553,107 +553,111 @@ def test_real_kit_round_trip(tmp_path):
 # ---------------------------------------------------------------------------
 # A student's own norm layers: the student kit must be completable as handed out
 # ---------------------------------------------------------------------------
-# Textbook implementations written the way the student kit's TODOs ask (np.mean /
-# np.var on a float64 copy, a plain tuple as the cache, no use of cs231n._norm),
-# keyed by the function whose stub they replace. This file is instructor-only:
-# it never ships in the student release.
-TEXTBOOK_NORMS = {
-"_batch_stat_norm": '''
-xv = x.reshape(stats_view).astype(np.float64)
-shape = [1] * len(stats_view)
-shape[1] = C
-if mode == "train":
-    mu = xv.mean(axis=stats_axes, keepdims=True)
-    var = xv.var(axis=stats_axes, keepdims=True)
-    bn_param["running_mean"] = (momentum * running_mean + (1 - momentum) * mu.ravel()).astype(x.dtype)
-    bn_param["running_var"] = (momentum * running_var + (1 - momentum) * var.ravel()).astype(x.dtype)
-else:
-    mu = running_mean.astype(np.float64).reshape(shape)
-    var = running_var.astype(np.float64).reshape(shape)
+# Textbook implementations written the way the student kit's TODOs ask (float64
+# means, a plain tuple of the student's own choosing as the cache), in the order of
+# the stubs they replace (batchnorm_forward has two: train, then test). This file is
+# instructor-only: it never ships in the student release.
+TEXTBOOK_NORMS = [
+("batchnorm_forward", '''
+mu = x.mean(axis=0, dtype=np.float64)
+var = ((x - mu) ** 2).mean(axis=0)
 std = np.sqrt(var + eps)
-xhat = (xv - mu) / std
-out = (gamma.reshape(shape) * xhat + beta.reshape(shape)).astype(x.dtype).reshape(x.shape)
-cache = (xhat.astype(x.dtype), std.astype(x.dtype), gamma.reshape(shape), stats_axes, mode, x.shape)
-''',
-"batchnorm_backward": '''
-xhat, std, g, axes, mode, shape = cache
-d = dout.reshape(xhat.shape)
-m = xhat.size // xhat.shape[1]
-dbeta = d.sum(axis=axes)
-dgamma = (d * xhat).sum(axis=axes)
-dxhat = d * g
-if mode == "train":
-    xmu = xhat * std
-    divar = (dxhat * xmu).sum(axis=axes, keepdims=True)
-    dxmu = dxhat / std
-    dvar = -0.5 * divar / std ** 3
-    dxmu = dxmu + 2 * xmu * dvar / m
-    dmu = -dxmu.sum(axis=axes, keepdims=True)
-    dx = dxmu + dmu / m
+xhat = (x - mu) / std
+out = gamma * xhat + beta
+running_mean = momentum * running_mean + (1 - momentum) * mu
+running_var = momentum * running_var + (1 - momentum) * var
+cache = (x, mu, std, xhat, gamma, True)
+'''),
+("batchnorm_forward", '''
+std = np.sqrt(running_var + eps)
+xhat = (x - running_mean) / std
+out = gamma * xhat + beta
+cache = (x, running_mean, std, xhat, gamma, False)
+'''),
+("batchnorm_backward", '''
+x, mu, std, xhat, g, train = cache
+N = dout.shape[0]
+dbeta = dout.sum(axis=0)
+dgamma = (dout * xhat).sum(axis=0)
+dxhat = dout * g
+if train:
+    xmu = x - mu
+    divar = (dxhat * xmu).sum(axis=0)
+    dxmu1 = dxhat / std
+    dstd = -divar / std ** 2
+    dvar = 0.5 * dstd / std
+    dsq = np.ones_like(dout) * dvar / N
+    dxmu2 = 2 * xmu * dsq
+    dmu = -(dxmu1 + dxmu2).sum(axis=0)
+    dx = dxmu1 + dxmu2 + dmu / N
 else:
     dx = dxhat / std
-dx = dx.reshape(shape)
-''',
-"batchnorm_backward_alt": '''
-xhat, std, g, axes, mode, shape = cache
-d = dout.reshape(xhat.shape)
-dbeta = d.sum(axis=axes)
-dgamma = (d * xhat).sum(axis=axes)
-dxhat = d * g
-if mode == "train":
-    dx = (dxhat - dxhat.mean(axis=axes, keepdims=True)
-          - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)) / std
+'''),
+("batchnorm_backward_alt", '''
+x, mu, std, xhat, g, train = cache
+N = dout.shape[0]
+dbeta = dout.sum(axis=0)
+dgamma = (dout * xhat).sum(axis=0)
+if train:
+    dx = g / (N * std) * (N * dout - dbeta - xhat * dgamma)
 else:
-    dx = dxhat / std
-dx = dx.reshape(shape)
-''',
-"spatial_batchnorm_backward": '''
-dx, dgamma, dbeta = batchnorm_backward_alt(dout, cache)
-''',
-"layernorm_forward": '''
-xv = x.astype(np.float64)
-mu = xv.mean(axis=1, keepdims=True)
-std = np.sqrt(xv.var(axis=1, keepdims=True) + eps)
-xhat = (xv - mu) / std
-out = (gamma * xhat + beta).astype(x.dtype)
-cache = (xhat.astype(x.dtype), std.astype(x.dtype), gamma)
-''',
-"layernorm_backward": '''
+    dx = dout * g / std
+'''),
+("layernorm_forward", '''
+mu = x.mean(axis=1, keepdims=True, dtype=np.float64)
+std = np.sqrt(((x - mu) ** 2).mean(axis=1, keepdims=True) + eps)
+xhat = (x - mu) / std
+out = gamma * xhat + beta
+cache = (xhat, std, gamma)
+'''),
+("layernorm_backward", '''
 xhat, std, g = cache
 dbeta = dout.sum(axis=0)
 dgamma = (dout * xhat).sum(axis=0)
 dxhat = dout * g
 dx = (dxhat - dxhat.mean(axis=1, keepdims=True)
       - xhat * (dxhat * xhat).mean(axis=1, keepdims=True)) / std
-''',
-"spatial_groupnorm_forward": '''
-xg = x.reshape(N, G, -1).astype(np.float64)
-mu = xg.mean(axis=2, keepdims=True)
-std = np.sqrt(xg.var(axis=2, keepdims=True) + eps)
+'''),
+("spatial_batchnorm_forward", '''
+N, C, H, W = x.shape
+x_rows = np.moveaxis(x, 1, -1).reshape(-1, C)
+out_rows, cache = batchnorm_forward(x_rows, gamma, beta, bn_param)
+out = np.moveaxis(out_rows.reshape(N, H, W, C), -1, 1)
+'''),
+("spatial_batchnorm_backward", '''
+N, C, H, W = dout.shape
+d_rows = np.moveaxis(dout, 1, -1).reshape(-1, C)
+dx_rows, dgamma, dbeta = batchnorm_backward_alt(d_rows, cache)
+dx = np.moveaxis(dx_rows.reshape(N, H, W, C), -1, 1)
+'''),
+("spatial_groupnorm_forward", '''
+xg = x.reshape(N, G, -1)
+mu = xg.mean(axis=2, keepdims=True, dtype=np.float64)
+std = np.sqrt(((xg - mu) ** 2).mean(axis=2, keepdims=True) + eps)
 xhat = ((xg - mu) / std).reshape(N, C, H, W)
-out = (gamma * xhat + beta).astype(x.dtype)
-cache = (xhat.astype(x.dtype), std.astype(x.dtype), gamma, G)
-''',
-"spatial_groupnorm_backward": '''
+out = gamma * xhat + beta
+cache = (xhat, std, gamma, G)
+'''),
+("spatial_groupnorm_backward", '''
 xhat, std, g, G = cache
 N, C, H, W = xhat.shape
-d = dout
-dbeta = d.sum(axis=(0, 2, 3), keepdims=True)
-dgamma = (d * xhat).sum(axis=(0, 2, 3), keepdims=True)
-dxhat = (d * g).reshape(N, G, -1)
+dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+dgamma = (dout * xhat).sum(axis=(0, 2, 3), keepdims=True)
+dxhat = (dout * g).reshape(N, G, -1)
 xh = xhat.reshape(N, G, -1)
 dx = (dxhat - dxhat.mean(axis=2, keepdims=True)
       - xh * (dxhat * xh).mean(axis=2, keepdims=True)) / std
 dx = dx.reshape(N, C, H, W)
-''',
-}
+'''),
+]
 NORM_PARTS = ("batchnorm", "layernorm", "spatial_batchnorm", "spatial_groupnorm")
 
 
 def _fill_stubs(layers_py, bodies):
-    """Replace each function's ``raise NotImplementedError`` stub by its body."""
+    """Replace the first remaining ``raise NotImplementedError`` stub of each
+    (function, body) pair's function by the body, in order."""
     text = layers_py.read_text(encoding="utf-8")
-    for name, body in bodies.items():
+    for name, body in bodies:
         stub = re.compile(r'^([ \t]*)raise NotImplementedError\("cs231n/layers\.py:' + name + ':.*$',
                           re.M)
         m = stub.search(text)
