@@ -772,7 +772,9 @@ def gradescope_results(result, redact=()):
     One entry in ``tests`` per check group, numbered ``PART.GROUP`` in rubric
     order (``"4.2"``), tagged with its part and group; a group made only of public
     tests has the rubric's public visibility (default ``visible``), a group with a
-    hidden test the hidden one (default ``after_published``). Notebook parts are
+    hidden test the hidden one (default ``after_published``), and then a second
+    entry, ``PART.GROUP.1`` with no points and the public visibility, reports the
+    group's public checks, so a student sees those before publication. Notebook parts are
     listed with no points (they are scored by hand). The top-level ``score`` is the
     automatic total. In entries visible before publication, lines containing any
     string of ``redact`` (see :func:`hidden_test_lines`) are replaced.
@@ -802,6 +804,17 @@ def gradescope_results(result, redact=()):
                           _redact(share + _group_output(rows), redact),
                 "output_format": "text", "tags": [p["part"], g["group"]],
                 "visibility": vis["hidden"] if g["hidden_tests"] else vis["public"]})
+            public = [r for r in rows if not r["hidden"]]
+            if g["hidden_tests"] and public and vis["hidden"] != vis["public"]:
+                # the group's points wait for publication; its public checks need not
+                tests.append({
+                    "name": f"{p['part']}: {g['group']} (public checks; points above)",
+                    "number": f"{g['number']}.1", "score": 0.0, "max_score": 0.0,
+                    "status": "passed" if all(r["outcome"] == "passed" for r in public)
+                              else "failed",
+                    "output": _redact(_group_output(public), redact),
+                    "output_format": "text", "tags": [p["part"], g["group"], "public"],
+                    "visibility": vis["public"]})
     run = result["run"]
     summary = (f"Automatic score {result['total']:g} / {result['max_total']:g}"
                + (f"; notebook answers ({result['manual_max']:g} points) are scored by hand"

@@ -400,6 +400,7 @@ def test_gradescope_results_follow_the_format_and_the_rubric_visibility(kit, tmp
         ("1.2", "double: float", 1.0, 1.0, "passed", "visible"),
         ("2.1", "square: values", 1.0, 2.0, "failed", "visible"),
         ("3.1", "scaler: apply", 3.0, 3.0, "passed", "after_due_date"),
+        ("3.1.1", "scaler: apply (public checks; points above)", 0.0, 0.0, "passed", "visible"),
         ("4.1", "power: value", 2.0, 2.0, "passed", "visible"),
         ("5", "notebook: notebook answers (scored by hand, 4 points)", 0.0, 0.0, "failed",
          "visible")]

@@ -561,16 +561,21 @@ def test_autograder_gives_full_marks_to_a_solved_kit(autograder, tmp_path):
     groups = {t["name"]: t for t in res["tests"]}
     assert [(t["number"], t["score"], t["max_score"], t["status"]) for t in res["tests"]] == [
         ("1.1", 2.0, 2.0, "passed"), ("1.2", 1.0, 1.0, "passed"), ("2.1", 2.0, 2.0, "passed"),
-        ("3.1", 3.0, 3.0, "passed"), ("4.1", 2.0, 2.0, "passed"), ("5", 0.0, 0.0, "passed")]
+        ("3.1", 3.0, 3.0, "passed"), ("3.1.1", 0.0, 0.0, "passed"), ("4.1", 2.0, 2.0, "passed"),
+        ("5", 0.0, 0.0, "passed")]
     assert groups["scaler: apply"]["visibility"] == "after_published"   # holds a hidden test
     assert groups["double: int"]["visibility"] == "visible"
     assert groups["square: values"]["tags"] == ["square", "values"]
+    public = groups["scaler: apply (public checks; points above)"]
+    assert public["visibility"] == "visible" and public["output"] == "all 2 check(s) passed"
 
 
 def test_autograder_gives_zero_to_the_blank_release(autograder, tmp_path):
     res = _run_gradescope(autograder["zip"], tmp_path, _copy_tree(autograder["student"]))
     assert res["score"] == 0.0
     assert all(t["status"] == "failed" for t in res["tests"])
+    public = next(t for t in res["tests"] if t["number"] == "3.1.1")
+    assert "test_scaler_by_four" in public["output"] and "eight" not in public["output"]
     square = next(t for t in res["tests"] if t["name"] == "square: values")
     assert "NotImplementedError: cs231n/ops.py:square: Return x times x." in square["output"]
 
@@ -760,5 +765,6 @@ def test_autograder_zip_of_the_real_kit_gives_full_marks_to_the_reference(tmp_pa
     assert res["score"] == code_points, [t for t in res["tests"] if t["status"] != "passed"]
     graded = [t for t in res["tests"] if t["max_score"] > 0]
     assert len(graded) == sum(len(p.get("groups", {})) for p in rubric["parts"].values())
+    assert all(t["status"] == "passed" for t in res["tests"])
     assert all(t["status"] == "passed" for t in graded)
     assert info["graded_tests"] > 100
