@@ -2,15 +2,20 @@
 
 SUBMISSION is a directory (or a ``.zip``) holding the student's ``cs231n`` package,
 usually the whole student kit as handed back. The kit's own tests (``tests/`` of the
-reference kit this module belongs to, never the student's copy) run against the
-student's package, and each rubric part scores::
+reference kit, public and hidden, never the student's copy) run against the
+student's package. Each test marked ``@pytest.mark.graded(PART, GROUP)`` is one
+check of a rubric check group; a group scores its points when all its checks pass
+(or ``points * passed / total`` for a proportional group), and a part the sum of
+its groups. A test passes when its setup, call and teardown all pass; failures,
+errors, timeouts, crashes, skips and tests that could not be collected all count
+as not passed. While a test of part P runs, the functions other parts own are the
+reference kit's, so a mistake costs points only in its own part. Notebook parts
+are not scored automatically: the report says how many of their inline answers
+differ from the hand-out placeholder, for manual review.
 
-    points(part) = rubric points * (graded tests of the part that pass) / (its graded tests)
-
-A test passes when its setup, call and teardown all pass; failures, errors,
-timeouts, crashes, skips and tests that could not be collected all count as not
-passed. Notebook parts are not scored automatically: the report says how many of
-their inline answers differ from the hand-out placeholder, for manual review.
+Output: a table (one row per part and per check group), the grader's JSON
+(``--json``), or Gradescope's ``results.json`` (``--format gradescope --out``,
+written atomically, also when grading fails).
 
 How a run is contained
 ----------------------

@@ -11,12 +11,17 @@ markers
     jupytext percent notebooks and ``.ipynb`` files; stub them; check a release for
     leaked solution text.
 rubric
-    Load and validate ``rubric.json`` (parts, points, regions, tests) and select the
-    files that make up a kit.
+    Load and validate ``rubric.json`` (parts, points, check groups, regions) and
+    select the files that make up a kit.
 runner
     A stand-alone script the grader runs in a fresh interpreter: pytest with a
-    per-test time limit, one JSON line per event, and a check that ``cs231n`` is
-    imported from the submission.
+    per-test time limit, one JSON line per event, a check that ``cs231n`` is
+    imported from the submission, and the reference's versions of other parts'
+    functions while a part's test runs.
+autograder
+    The Gradescope autograder zip (``python -m cs231n.release autograder``).
+interop
+    Otter Grader test files and nbgrader source notebooks from the rubric and the kit.
 demo
     Writes a tiny synthetic kit, to rehearse the tools and to test them.
 """
