@@ -401,8 +401,10 @@ def test_path_filter_follows_gitignore_rules():
 
 def test_instructor_tools_import_no_numerics(tmp_path):
     code = ("import sys, cs231n.release, cs231n.grade, cs231n.grading.demo\n"
+            "import cs231n.grading.autograder, cs231n.grading.interop\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('numpy', 'matplotlib') or m in ('cs231n.layers', 'cs231n._norm')))\n")
+            "('numpy', 'matplotlib', 'jupytext', 'nbformat', 'nbclient', 'pytest') "
+            "or m in ('cs231n.layers', 'cs231n._norm')))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0, out.stderr
