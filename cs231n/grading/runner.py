@@ -320,7 +320,12 @@ class GradePlugin:
         if self.subs is not None and item is not None:
             mark = item.get_closest_marker("graded")
             if mark is not None and mark.args:
-                self.subs.apply(str(mark.args[0]), getattr(item, "module", None))
+                try:
+                    self.subs.apply(str(mark.args[0]), getattr(item, "module", None))
+                except Exception as exc:  # noqa: BLE001 - never break the session
+                    self.subs.restore()
+                    self.log.write(event="note", message=f"substitution skipped for {nodeid}: "
+                                   f"{type(exc).__name__}: {exc}")
 
     def pytest_runtest_logreport(self, report):
         rec = {"event": "report", "id": report.nodeid, "when": report.when,
