@@ -427,6 +427,8 @@ def _run_tests(sub, kit, manifest, *, time_limit, grace, total_time_limit, margi
                     collect_err[e["id"]] = e.get("message", "")
             elif ev == "hardtimeout":
                 hard_timeouts.add((e.get("kind"), e.get("id")))
+            elif ev == "note" and e.get("message") and e["message"] not in notes:
+                notes.append(e["message"])
             elif ev == "sessionfinish":
                 # 0 passed, 1 some failed, 5 none collected; 2 (interrupted: a test
                 # raised KeyboardInterrupt or called pytest.exit) and 3 (internal
