@@ -68,7 +68,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 VENV="${AUTOGRADER_VENV:-$ROOT/venv}"
 PY="${AUTOGRADER_PYTHON:-python3}"
-if ! "$PY" -m venv --help >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+if ! { command -v "$PY" && "$PY" -c "import venv, ensurepip"; } >/dev/null 2>&1 \
+        && command -v apt-get >/dev/null 2>&1; then
     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-venv python3-pip
 fi
 "$PY" -m venv "$VENV"
