@@ -152,6 +152,31 @@ def test_a_mistake_is_charged_to_its_own_part_only(kit, manifest, tmp_path):
                                            "test_square[-2-4]": "failed"}
 
 
+def test_another_parts_method_is_the_references_too(kit, tmp_path, quick_children):
+    # a part "quad" whose function calls Scaler.apply, a method the scaler part owns
+    other = tmp_path / "kit2"
+    shutil.copytree(kit, other)
+    with open(other / "cs231n" / "ops.py", "a", encoding="utf-8") as f:
+        f.write('\n\ndef quadruple(x):\n    """Return 4 x."""\n    # TODO: Use a Scaler.\n'
+                "    ### BEGIN SOLUTION\n    result = Scaler(4).apply(x)\n"
+                "    ### END SOLUTION\n    return result\n")
+    (other / "tests" / "test_quad.py").write_text(
+        "import pytest\nfrom cs231n.ops import quadruple\n\n\n"
+        "@pytest.mark.graded('quad', 'value')\ndef test_quadruple():\n"
+        "    assert quadruple(5) == 20\n", encoding="utf-8")
+    rubric = other / "cs231n" / "grading" / "rubric.json"
+    data = json.loads(rubric.read_text(encoding="utf-8"))
+    data["parts"]["quad"] = {"points": 1, "regions": ["cs231n/ops.py::quadruple"],
+                             "groups": {"value": 1}}
+    rubric.write_text(json.dumps(data), encoding="utf-8")
+    sub = _copy_package(other, tmp_path / "sub", ("        remaining_factor = self.k\n",
+                                                  "        remaining_factor = self.k * 2\n"))
+    result = grade(sub, other, **FAST)
+    scored = {p: d["points"] for p, d in _by_part(result).items() if d["kind"] == "code"}
+    assert scored == {"double": 3.0, "square": 2.0, "scaler": 0.0, "power": 2.0, "quad": 1.0}
+    assert grade(sub, other, substitute=False, **FAST)["total"] == 7.0   # quad pays too
+
+
 def test_group_scoring_all_or_nothing_and_proportional(kit, manifest, tmp_path):
     # square wrong for negative numbers: 1 of 2 checks, proportional group -> 1 of 2 points;
     # scaler wrong for k = 1: 2 of 3 checks, all-or-nothing group -> 0 of 3 points
