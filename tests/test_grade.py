@@ -177,6 +177,27 @@ def test_another_parts_method_is_the_references_too(kit, tmp_path, quick_childre
     assert grade(sub, other, substitute=False, **FAST)["total"] == 7.0   # quad pays too
 
 
+def test_kit_modules_import_each_other_relatively():
+    """The substitution imports the reference kit under another package name: an
+    absolute ``cs231n`` import inside it would reach the student's package."""
+    import ast
+
+    rubric = json.loads((REPO / "cs231n" / "grading" / "rubric.json").read_text(encoding="utf-8"))
+    from cs231n.grading.rubric import kit_files
+
+    absolute = []
+    for rel in kit_files(REPO, rubric["instructor_only"]):
+        if not (rel.startswith("cs231n/") and rel.endswith(".py")):
+            continue
+        tree = ast.parse((REPO / rel).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0
+                     else [])
+            absolute += [f"{rel}:{node.lineno}" for n in names if n.split(".")[0] == "cs231n"]
+    assert absolute == []
+
+
 def test_group_scoring_all_or_nothing_and_proportional(kit, manifest, tmp_path):
     # square wrong for negative numbers: 1 of 2 checks, proportional group -> 1 of 2 points;
     # scaler wrong for k = 1: 2 of 3 checks, all-or-nothing group -> 0 of 3 points
