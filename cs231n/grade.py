@@ -699,7 +699,7 @@ def format_table(result, verbose=False):
     return "\n".join(lines)
 
 
-def failure_line(message, width=200):
+def failure_line(message, width=400):
     """One line saying why a test failed, from pytest's report of it.
 
     The first informative ``E`` line (the exception, the assertion or numpy's
@@ -740,7 +740,7 @@ def _group_output(rows, limit=20):
     lines = [f"{len(rows) - len(bad)} of {len(rows)} check(s) passed; not passed:"]
     for r in bad[:limit]:
         name = r["test"].split("::", 1)[-1]
-        lines.append(f"- {name} [{r['outcome']}]: {failure_line(r['message'], width=400)}")
+        lines.append(f"- {name} [{r['outcome']}]: {failure_line(r['message'])}")
     if len(bad) > limit:
         lines.append(f"... and {len(bad) - limit} more")
     return "\n".join(lines)

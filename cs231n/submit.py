@@ -175,7 +175,7 @@ class _Collector:
         if report.failed:
             crash = getattr(report.longrepr, "reprcrash", None)
             text = crash.message if crash is not None else str(report.longrepr)
-            ok, msg = False, " ".join(text.strip().splitlines()[:1])[:200]
+            ok, msg = False, " ".join(text.strip().splitlines()[:1])[:400]
         elif report.skipped:
             ok, msg = False, "skipped"
         elif report.when == "call":
