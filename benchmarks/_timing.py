@@ -1,8 +1,8 @@
 """Shared timing helpers for the benchmark scripts (fair numpy-vs-torch ratios).
 
 Import this module **before numpy and torch**: on import it sets the thread and
-allocator environment variables that ``../shared/PERF_NOTES.md`` asks for, and
-they only take effect if set before the libraries load:
+allocator environment variables that fair one-thread figures need, and they
+only take effect if set before the libraries load:
 
 =========================  =====  ==================================================
 variable                   value  why
