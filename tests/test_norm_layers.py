@@ -616,3 +616,57 @@ def test_float16_input_to_layernorm_keeps_float16(rng):
     assert out.dtype == np.float16
     out64, _ = layernorm_forward(x.astype(np.float64), np.ones(3), np.zeros(3), {})
     np.testing.assert_allclose(out.astype(np.float64), out64, atol=2e-2)
+
+
+# --------------------------------------------------------------------------
+# Added after mutation testing (docs/TESTING.md); not graded
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["batchnorm", "spatial_batchnorm"])
+def test_float32_offset_over_a_large_batch_needs_a_float64_mean(name):
+    # numpy sums a float32 column over the batch axis row after row, in float32:
+    # for 4096 values of 1e4 + randn that mean is off by about 0.01-0.02 of a
+    # standard deviation. A float64 mean (rounded back to float32) is off by at
+    # most half a float32 step of 1e4, 4.9e-4.
+    rng = np.random.default_rng(12)
+    if name == "batchnorm":
+        x = (1e4 + rng.standard_normal((4096, 8))).astype(np.float32)
+        gamma, beta = np.ones(8, np.float32), np.zeros(8, np.float32)
+    else:
+        x = (1e4 + rng.standard_normal((64, 8, 8, 8))).astype(np.float32)
+        gamma, beta = np.ones(8, np.float32), np.zeros(8, np.float32)
+    (out, _), _ = _run_layer(name, x, gamma, beta, {"mode": "train"})
+    (ref, _), _ = _run_layer(name, x.astype(np.float64), gamma.astype(np.float64),
+                             beta.astype(np.float64), {"mode": "train"})
+    assert_close(name, "float32 input 1e4 + randn, 4096 rows", out, ref, atol=2e-3,
+                 against="the float64 computation")
+
+
+@pytest.mark.parametrize("backward", [batchnorm_backward, batchnorm_backward_alt])
+def test_empty_feature_axis_gives_empty_results(backward):
+    # no statistic at all (batch norm with zero features) is not an error: empty results
+    x = np.zeros((3, 0))
+    bn_param = {"mode": "train"}
+    out, cache = batchnorm_forward(x, np.zeros(0), np.zeros(0), bn_param)
+    assert out.shape == (3, 0)
+    assert bn_param["running_mean"].shape == (0,) and bn_param["running_var"].shape == (0,)
+    dx, dgamma, dbeta = backward(np.zeros((3, 0)), cache)
+    assert dx.shape == (3, 0) and dgamma.shape == (0,) and dbeta.shape == (0,)
+
+
+def test_groupnorm_refuses_an_empty_height():
+    x = np.zeros((2, 4, 0, 3))
+    gn_param = {}
+    with pytest.raises(ValueError, match=r"^x has shape \(2, 4, 0, 3\): each statistic would "
+                                         r"be a mean over no element"):
+        spatial_groupnorm_forward(x, np.ones((1, 4, 1, 1)), np.zeros((1, 4, 1, 1)), 2, gn_param)
+    assert gn_param == {}
+
+
+@pytest.mark.parametrize("name", ["spatial_batchnorm", "groupnorm"])
+def test_spatial_backward_refuses_dout_that_is_not_4d(rng, name):
+    x_shape, p_shape = LAYER_SHAPES[name]
+    x = rng.standard_normal(x_shape)
+    (out, cache), backward = _run_layer(name, x, *_params(rng, p_shape), {"mode": "train"})
+    with pytest.raises(ValueError, match=r"^dout must be 4-dimensional"):
+        backward(np.ones((x_shape[0], int(np.prod(x_shape[1:])))), cache)
