@@ -2,8 +2,8 @@
 
 Each function looks at what a student's layer returned (never at a reference
 implementation) and, when the numbers have the signature of a well-known
-mistake, returns one sentence saying so; otherwise it returns "". The tests in
-``test_hints.py`` plant each mistake and check that its hint appears, and that
+mistake, returns one sentence saying so; otherwise it returns "". The
+instructor's tests plant each mistake and check that its hint appears, and that
 no hint appears for correct code.
 """
 import numpy as np
@@ -24,8 +24,8 @@ HINTS = {
                     "KEEPING a unit (mask = rng.random(x.shape) < p), not of dropping it",
     "no_rescale": "the kept units are not divided by p: inverted dropout scales them by 1/p "
                   "at train time so that test time needs no change",
-    "mixed_channels": "the statistics mix channels: move the channel axis last "
-                      "(x.transpose(0, 2, 3, 1)) before reshaping to (N*H*W, C)",
+    "mixed_channels": "the statistics mix channels: transpose x so that the channels "
+                      "become the columns before reshaping to (N*H*W, C)",
 }
 
 

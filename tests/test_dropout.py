@@ -1,6 +1,6 @@
 """Inverted dropout (cs231n/layers.py): ``p`` is the probability of KEEPING a unit.
 
-Graded groups (``python -m cs231n.grade``): "train_forward", "test_forward",
+Graded check groups: "train_forward", "test_forward",
 "backward"; dtype and global-state checks are not graded.
 
 Statistical checks are run with fixed seeds and state their bound: the fraction of

@@ -12,8 +12,8 @@
   float32 data with a large common offset, constant features, a batch of one,
   spatial batch norm against batch norm on the (N*H*W, C) view.
 
-Graded tests carry ``@pytest.mark.graded(part, group)``: the rubric gives each
-group its points (``python -m cs231n.grade``). Work on one layer with e.g.
+Graded tests carry ``@pytest.mark.graded(part, group)``: each check group of a
+part earns its points when all of its tests pass. Work on one layer with e.g.
 ``python -m pytest -x -k batchnorm tests/test_norm_layers.py``.
 Property-based tests (hypothesis) live in ``test_norm_properties.py``.
 """
@@ -670,3 +670,13 @@ def test_spatial_backward_refuses_dout_that_is_not_4d(rng, name):
     (out, cache), backward = _run_layer(name, x, *_params(rng, p_shape), {"mode": "train"})
     with pytest.raises(ValueError, match=r"^dout must be 4-dimensional"):
         backward(np.ones((x_shape[0], int(np.prod(x_shape[1:])))), cache)
+
+
+def test_spatial_batchnorm_with_no_channels_gives_empty_results():
+    # as batch norm with zero features: no statistic at all is not an error
+    x = np.zeros((2, 0, 3, 3))
+    bn_param = {"mode": "train"}
+    out, cache = spatial_batchnorm_forward(x, np.zeros(0), np.zeros(0), bn_param)
+    assert out.shape == x.shape and bn_param["running_mean"].shape == (0,)
+    dx, dgamma, dbeta = spatial_batchnorm_backward(np.zeros(x.shape), cache)
+    assert dx.shape == x.shape and dgamma.shape == (0,) and dbeta.shape == (0,)
