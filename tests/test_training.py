@@ -1,8 +1,8 @@
 """Training on the real CIFAR-10 subset: overfitting small data, batch norm vs baseline.
 
 These are integration tests of layers + models + Solver + data loading on real
-images (``cifar10_dir`` fixture; ``.ci/run`` points ``CS231N_CIFAR10_DIR`` at the
-shared subset). Every run is seeded, so the outcome is deterministic.
+images (``cifar10_dir`` fixture: ``CS231N_CIFAR10_DIR`` or the download
+location). Every run is seeded, so the outcome is deterministic.
 """
 import warnings
 
