@@ -9,7 +9,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.image  # noqa: E402
-import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
 import cs231n  # noqa: E402
@@ -322,7 +321,15 @@ def test_gradcheck_negative_seed_is_a_usage_error(capsys):
 NOTEBOOKS = sorted(p.stem for p in (REPO / "notebooks").glob("*.py"))
 
 
-def test_notebooks_command_writes_ipynb_copies(tmp_path, capsys):
+@pytest.fixture
+def nbformat():
+    """nbformat, or a skip naming the extra (the notebook command needs jupytext too)."""
+    reason = 'needs the notebook tools: pip install -e ".[notebooks]"'
+    pytest.importorskip("jupytext", reason=reason)
+    return pytest.importorskip("nbformat", reason=reason)
+
+
+def test_notebooks_command_writes_ipynb_copies(tmp_path, capsys, nbformat):
     assert NOTEBOOKS == ["BatchNormalization", "ConvolutionalNetworks", "Dropout",
                          "FullyConnectedNets"]
     assert main(["notebooks", "--dest", str(tmp_path)]) == 0
@@ -337,7 +344,7 @@ def test_notebooks_command_writes_ipynb_copies(tmp_path, capsys):
                    for c in code)
 
 
-def test_notebooks_command_keeps_existing_work(tmp_path, capsys):
+def test_notebooks_command_keeps_existing_work(tmp_path, capsys, nbformat):
     assert main(["notebooks", "Dropout", "--dest", str(tmp_path)]) == 0
     target = tmp_path / "Dropout.ipynb"
     target.write_text("my work")

@@ -781,7 +781,7 @@ BLOCK = {"jupytext", "nbformat", "nbclient", "nbconvert", "jupyter", "ipykernel"
 class _Block:
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCK:
-            raise ImportError(f"No module named {name!r}")
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 sys.meta_path.insert(0, _Block())
 """
