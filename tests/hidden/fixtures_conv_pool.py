@@ -7,11 +7,10 @@ References by index arithmetic (no padding array: out-of-range taps are skipped)
 independent of ``cs231n/layers.py``. Used by ``tests/test_conv_pool_naive.py``;
 checked by ``tests/hidden/test_conv_pool_hidden.py``.
 """
-from pathlib import Path
 
 import numpy as np
+from _fixtures import write
 
-OUT = Path(__file__).resolve().parents[1] / "data" / "conv_pool.npz"
 
 CONV_CASES = [
     # x shape, w shape, stride, pad
@@ -83,9 +82,7 @@ def generate():
 
 
 def main():
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(OUT, **generate())
-    print(f"wrote {OUT}")
+    write("conv_pool", generate)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,10 @@ References by plain loops and per-row ``math`` formulas, independent of
 ``tests/hidden/test_layers_basic_hidden.py``.
 """
 import math
-from pathlib import Path
 
 import numpy as np
+from _fixtures import write
 
-OUT = Path(__file__).resolve().parents[1] / "data" / "layers_basic.npz"
 
 AFFINE_SHAPES = [((3, 4), 5), ((2, 3, 4), 2), ((2, 2, 3, 2), 3), ((1, 6), 1)]
 LOSS_SHAPES = [(5, 3), (1, 4), (8, 10)]
@@ -84,9 +83,7 @@ def generate():
 
 
 def main():
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(OUT, **generate())
-    print(f"wrote {OUT}")
+    write("layers_basic", generate)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,11 @@ dropout) and its loss in train mode (batch statistics), for every normalisation;
 ThreeLayerConvNet's scores. Used by ``tests/test_models.py``; checked by
 ``tests/hidden/test_models_hidden.py``.
 """
-from pathlib import Path
 
 import numpy as np
+from _fixtures import write
 from numpy.lib.stride_tricks import sliding_window_view
 
-OUT = Path(__file__).resolve().parents[1] / "data" / "models.npz"
 EPS = 1e-5                                   # default eps of batch and layer norm
 
 # FullyConnectedNet([7, 5], input_dim=6, num_classes=4), inputs of shape (N, 2, 3)
@@ -117,9 +116,7 @@ def generate():
 
 
 def main():
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(OUT, **generate())
-    print(f"wrote {OUT}")
+    write("models", generate)
 
 
 if __name__ == "__main__":

@@ -11,17 +11,12 @@ the committed file is what this script produces.
 Keys: ``<case>/<array>``; every case stores its inputs and the expected values
 (``out``, and ``running_mean``/``running_var`` for batch norm in train mode).
 """
-import sys
-from pathlib import Path
-
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from norm_reference import (ref_batchnorm, ref_batchnorm_test, ref_groupnorm,  # noqa: E402
+from _fixtures import write
+from norm_reference import (ref_batchnorm, ref_batchnorm_test, ref_groupnorm,
                             ref_layernorm, ref_running, ref_spatial_batchnorm,
                             ref_spatial_batchnorm_test)
 
-OUT = Path(__file__).resolve().parents[1] / "data" / "norm.npz"
 
 BN_TRAIN = [  # (shape, eps or None for the default, momentum or None)
     ((4, 5), None, None), ((6, 3), 0.3, 0.25), ((3, 1), 1e-5, 0.0), ((8, 4), 1e-3, 1.0),
@@ -96,9 +91,7 @@ def generate():
 
 
 def main():
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT, **generate())
-    print(f"wrote {OUT}")
+    write("norm", generate)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,10 @@ independently of ``cs231n/optim.py``. The public tests (``tests/test_optim.py``)
 compare the student's rules with the stored arrays; ``tests/hidden/test_optim_hidden.py``
 checks that the committed file is what this script produces.
 """
-from pathlib import Path
 
 import numpy as np
+from _fixtures import write
 
-OUT = Path(__file__).resolve().parents[1] / "data" / "optim.npz"
 N, D = 4, 5
 STEPS = 5
 
@@ -92,9 +91,7 @@ def generate():
 
 
 def main():
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(OUT, **generate())
-    print(f"wrote {OUT}")
+    write("optim", generate)
 
 
 if __name__ == "__main__":

@@ -7,16 +7,14 @@ references on fresh random inputs.
 import fixtures_layers_basic as fx
 import numpy as np
 import pytest
+from _fixtures import assert_committed_data_is_fresh
 from conftest import assert_close, load_expected
 
 from cs231n.layers import affine_forward, softmax_loss, svm_loss
 
 
 def test_committed_data_matches_the_generator():
-    stored, fresh = load_expected("layers_basic"), fx.generate()
-    assert sorted(stored) == sorted(fresh), "run python tests/hidden/fixtures_layers_basic.py"
-    for key in fresh:
-        np.testing.assert_allclose(stored[key], fresh[key], rtol=1e-13, atol=1e-15, err_msg=key)
+    assert_committed_data_is_fresh("layers_basic", fx.generate)
 
 
 @pytest.mark.graded("affine", "forward")

@@ -7,6 +7,7 @@ fresh random parameters, inputs and running statistics.
 import fixtures_models as fx
 import numpy as np
 import pytest
+from _fixtures import assert_committed_data_is_fresh
 from conftest import assert_close, load_expected
 
 from cs231n.classifiers.cnn import ThreeLayerConvNet
@@ -14,10 +15,7 @@ from cs231n.classifiers.fc_net import FullyConnectedNet
 
 
 def test_committed_data_matches_the_generator():
-    stored, fresh = load_expected("models"), fx.generate()
-    assert sorted(stored) == sorted(fresh), "run python tests/hidden/fixtures_models.py"
-    for key in fresh:
-        np.testing.assert_allclose(stored[key], fresh[key], rtol=1e-12, atol=1e-14, err_msg=key)
+    assert_committed_data_is_fresh("models", fx.generate, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.graded("fc_net", "scores")
