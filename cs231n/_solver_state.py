@@ -32,13 +32,13 @@ import json
 import numbers
 import os
 import sys
-import uuid
 import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
 from . import optim
+from ._files import atomic_write
 from ._checks import check_int
 
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
@@ -356,30 +356,6 @@ def unpack(value, arrays):
         if tag == "__tuple__":
             return tuple(unpack(v, arrays) for v in inner)
     return {k: unpack(v, arrays) for k, v in value.items()}
-
-
-def atomic_write(path, write):
-    """Write a file through ``write(fileobj)`` so that ``path`` is all or nothing.
-
-    The bytes go to a temporary file in the same directory (same filesystem), are
-    flushed to disk, and only then renamed over ``path`` with ``os.replace``
-    (atomic on POSIX and Windows). On any error the temporary file is removed and
-    ``path`` keeps its previous content.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def checkpoint_paths(path):

@@ -55,9 +55,9 @@ import tempfile
 import threading
 import time
 import zipfile
-from fnmatch import fnmatchcase
 from pathlib import Path
 
+from cs231n._files import atomic_write
 from cs231n.grading import markers
 from cs231n.grading.rubric import (PathFilter, RubricError, kit_files, load_rubric,
                                    regions_of_part)
@@ -844,17 +844,8 @@ def write_json_atomic(path, data):
     """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    text = json.dumps(data, indent=2) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
     return path
 
 

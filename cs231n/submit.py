@@ -28,9 +28,10 @@ import io
 import json
 import os
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
+
+from ._files import atomic_write
 
 __all__ = ["REQUIRED_MODULES", "add_parser", "find_problems", "notebook_problems",
            "public_check_summary", "write_zip", "run"]
@@ -135,16 +136,12 @@ def write_zip(kit, out):
     kit, out = Path(kit), Path(out)
     files = _files_to_pack(kit)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+
+    def pack(fileobj):
+        with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_DEFLATED) as zf:
             for rel in files:
                 zf.write(kit / rel, rel)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(out, pack)
     return files
 
 

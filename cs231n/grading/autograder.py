@@ -39,15 +39,14 @@ Instructor-only; reads and writes files, never imports the kit's numerical code.
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
-import tempfile
 import time
 import zipfile
 from importlib import metadata
 from pathlib import Path
 
+from cs231n._files import atomic_write
 from cs231n.grading.rubric import kit_files, load_rubric
 
 __all__ = ["GRADING_DEPENDENCIES", "pinned_requirements", "build_autograder"]
@@ -220,8 +219,8 @@ _PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def _grader_files():
-    """The grader's modules: cs231n/grade.py and cs231n/grading/*.py of this kit."""
-    return [_PACKAGE / "grade.py"] + sorted((_PACKAGE / "grading").glob("*.py"))
+    """The grader's modules: cs231n/grade.py, _files.py and grading/*.py of this kit."""
+    return [_PACKAGE / "grade.py", _PACKAGE / "_files.py"] + sorted((_PACKAGE / "grading").glob("*.py"))
 
 
 def _dependency_names(source):
@@ -304,10 +303,9 @@ def build_autograder(out_zip, source, rubric=None, manifest=None, *, memory_limi
               "memory_limit_gb": memory_limit_gb}
     out_zip = Path(out_zip)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_zip.name}.", dir=out_zip.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+
+    def pack(fileobj):
+        with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_DEFLATED) as zf:
             _add(zf, "setup.sh", SETUP_SH, 0o755)
             _add(zf, "run_autograder", RUN_AUTOGRADER, 0o755)
             _add(zf, "requirements.txt", "\n".join(requirements) + "\n")
@@ -322,9 +320,6 @@ def build_autograder(out_zip, source, rubric=None, manifest=None, *, memory_limi
             for rel in files:
                 mode = (source / rel).stat().st_mode & 0o777
                 _add(zf, f"kit/{rel}", (source / rel).read_bytes(), mode)
-        os.replace(tmp, out_zip)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(out_zip, pack)
     return {"zip": str(out_zip), "files": len(files), "graded_tests": len(manifest),
             "requirements": requirements, **config}
