@@ -46,6 +46,15 @@ def global_seed():
     np.random.set_state(state)
 
 
+def rel_errors(names, first, second):
+    """``{name: rel_error}`` of matching arrays, as the notebooks print them."""
+    return {n: rel_error(a, b) for n, a, b in zip(names, first, second)}
+
+
+DW = ("dx", "dw", "db")
+DGAMMA = ("dx", "dgamma", "dbeta")
+
+
 def check_band(figures, band):
     """Every (name, error) pair must be at most ``band``."""
     __tracebackhide__ = True
@@ -76,7 +85,7 @@ def test_fc_affine_backward(global_seed):
     _, cache = affine_forward(x, w, b)
     got = affine_backward(dout, cache)
     # "The error should be around e-10 or less"
-    check_band({n: rel_error(a, g) for n, a, g in zip(("dx", "dw", "db"), num, got)}, 1e-9)
+    check_band(rel_errors(DW, num, got), 1e-9)
 
 
 def test_fc_relu_backward(global_seed):
@@ -97,7 +106,7 @@ def test_fc_affine_relu_backward(global_seed):
     got = affine_relu_backward(dout, cache)
     num = _numeric_layer_grads(affine_relu_forward, (x, w, b), dout, (0, 1, 2))
     # "Relative error should be around e-10 or less"
-    check_band({n: rel_error(a, g) for n, a, g in zip(("dx", "dw", "db"), num, got)}, 1e-9)
+    check_band(rel_errors(DW, num, got), 1e-9)
 
 
 def test_fc_loss_layers(global_seed):
@@ -155,7 +164,7 @@ def _norm_layer_errors(forward, backward, x, gamma, beta, param, dout, G=None):
     num = _numeric_layer_grads(fwd, (x, gamma, beta), dout, (0, 1, 2))
     _, cache = fwd(x, gamma, beta)
     got = backward(dout, cache)
-    return {n: rel_error(a, g) for n, a, g in zip(("dx", "dgamma", "dbeta"), num, got)}
+    return rel_errors(DGAMMA, num, got)
 
 
 def test_bn_batchnorm_backward(global_seed):
@@ -180,7 +189,7 @@ def test_bn_batchnorm_backward_alt(global_seed):
     graph = batchnorm_backward(dout, cache)
     alt = batchnorm_backward_alt(dout, cache)
     # the notebook prints the differences without a band; they are rounding only
-    check_band({n: rel_error(a, b) for n, a, b in zip(("dx", "dgamma", "dbeta"), graph, alt)},
+    check_band(rel_errors(DGAMMA, graph, alt),
                1e-10)
 
 
@@ -258,7 +267,7 @@ def test_conv_naive_backward(global_seed):
     _, cache = fwd(x, w, b)
     got = conv_backward_naive(dout, cache)
     # "Your errors should be around e-8 or less."
-    check_band({n: rel_error(a, g) for n, a, g in zip(("dx", "dw", "db"), num, got)}, 1e-7)
+    check_band(rel_errors(DW, num, got), 1e-7)
 
 
 def test_conv_max_pool_naive_backward(global_seed):
@@ -308,7 +317,7 @@ def test_conv_sandwich_layers(global_seed):
     got = conv_relu_pool_backward(dout, cache)
     num = _numeric_layer_grads(fwd, (x, w, b), dout, (0, 1, 2))
     # "Relative errors should be around e-8 or less"
-    check_band({n: rel_error(a, g) for n, a, g in zip(("dx", "dw", "db"), num, got)}, 1e-7)
+    check_band(rel_errors(DW, num, got), 1e-7)
 
     x = np.random.randn(2, 3, 8, 8)
     w = np.random.randn(3, 3, 3, 3)
@@ -318,7 +327,7 @@ def test_conv_sandwich_layers(global_seed):
     _, cache = fwd(x, w, b)
     got = conv_relu_backward(dout, cache)
     num = _numeric_layer_grads(fwd, (x, w, b), dout, (0, 1, 2))
-    check_band({n: rel_error(a, g) for n, a, g in zip(("dx", "dw", "db"), num, got)}, 1e-7)
+    check_band(rel_errors(DW, num, got), 1e-7)
 
 
 def test_conv_three_layer_convnet_gradient_check(global_seed):
