@@ -1,8 +1,9 @@
 """The student's packer, ``python -m cs231n submit``, on small kits written here.
 
-Each kit is a folder with a ``cs231n`` package (the required modules, tiny, plus a
-copy of ``cs231n/submit.py``), two graded public tests and one notebook; the
-packer runs in a fresh interpreter with that folder first on ``sys.path``.
+Each kit is a folder with a ``cs231n`` package (the required modules, tiny, plus
+copies of ``cs231n/submit.py`` and the ``cs231n/_files.py`` it imports), two graded
+public tests and one notebook; the packer runs in a fresh interpreter with that
+folder first on ``sys.path`` (and nothing of the installed kit: see ``_submit``).
 """
 import json
 import os
@@ -64,7 +65,9 @@ def kit(tmp_path):
         "cs231n/classifiers/__init__.py": "",
         "cs231n/classifiers/fc_net.py": "",
         "cs231n/classifiers/cnn.py": "",
+        # the packer and the one module it imports, as the student release ships them
         "cs231n/submit.py": (REPO / "cs231n" / "submit.py").read_text(encoding="utf-8"),
+        "cs231n/_files.py": (REPO / "cs231n" / "_files.py").read_text(encoding="utf-8"),
         "tests/test_twice.py": TESTS,
         "notebooks/A.py": "# %%\nx = 1\n",
         "notebooks/A.ipynb": _notebook([1, 2, 3]),
@@ -93,12 +96,12 @@ def test_complete_kit_is_checked_summarised_and_packed(kit):
     assert lines[2].split() == ["value", "1/1"]
     assert lines[3].split()[:2] == ["negative", "0/1"]
     assert "first failure: test_twice_negative: AssertionError: twice(-3) should be -6" in lines[3]
-    assert lines[-1] == (f"wrote {kit / 'cs231n_submission.zip'}: 9 files (1 notebooks). "
+    assert lines[-1] == (f"wrote {kit / 'cs231n_submission.zip'}: 10 files (1 notebooks). "
                          "Upload this zip.")
     with zipfile.ZipFile(kit / "cs231n_submission.zip") as zf:
         assert sorted(zf.namelist()) == [
-            "cs231n/__init__.py", "cs231n/classifiers/__init__.py", "cs231n/classifiers/cnn.py",
-            "cs231n/classifiers/fc_net.py", "cs231n/layers.py", "cs231n/optim.py",
+            "cs231n/__init__.py", "cs231n/_files.py", "cs231n/classifiers/__init__.py",
+            "cs231n/classifiers/cnn.py", "cs231n/classifiers/fc_net.py", "cs231n/layers.py", "cs231n/optim.py",
             "cs231n/submit.py", "notebooks/A.ipynb", "notebooks/A.py"]
         assert zf.read("notebooks/A.ipynb") == (kit / "notebooks" / "A.ipynb").read_bytes()
 
