@@ -101,8 +101,8 @@ def test_complete_kit_is_checked_summarised_and_packed(kit):
     with zipfile.ZipFile(kit / "cs231n_submission.zip") as zf:
         assert sorted(zf.namelist()) == [
             "cs231n/__init__.py", "cs231n/_files.py", "cs231n/classifiers/__init__.py",
-            "cs231n/classifiers/cnn.py", "cs231n/classifiers/fc_net.py", "cs231n/layers.py", "cs231n/optim.py",
-            "cs231n/submit.py", "notebooks/A.ipynb", "notebooks/A.py"]
+            "cs231n/classifiers/cnn.py", "cs231n/classifiers/fc_net.py", "cs231n/layers.py",
+            "cs231n/optim.py", "cs231n/submit.py", "notebooks/A.ipynb", "notebooks/A.py"]
         assert zf.read("notebooks/A.ipynb") == (kit / "notebooks" / "A.ipynb").read_bytes()
 
 
