@@ -242,6 +242,11 @@ def svm_loss(x, y):
 # Given code checks the arguments first (so a failed call leaves bn_param
 # untouched) and casts what is returned to the input's dtype; your code sits
 # between the two.
+#
+# Speed (optional, never graded): on large inputs each new full-size array costs
+# about as much as the arithmetic done on it. In-place updates (`xhat /= std`)
+# and `np.einsum` for sums of products (`np.einsum("nd,nd->d", a, b)` is
+# `(a * b).sum(axis=0)` without the full-size product) keep their number small.
 
 def _check_norm_inputs(x, gamma, beta, param_shape, what, stat_axes):
     """x must already be checked; gamma and beta must have ``param_shape``.
@@ -356,15 +361,17 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         # spread; then the variance of x - mean (two passes, no cancellation) and
         # everything else can stay in x's dtype.
         ### BEGIN SOLUTION
+        N = x.shape[0]
         mu = x.mean(axis=0, dtype=np.float64)      # float64 sum: no loss under an offset
-        xmu = x - mu.astype(x.dtype)               # full-size arrays stay in x's dtype
-        var = (xmu ** 2).mean(axis=0)              # two-pass variance: no cancellation
+        xhat = x - mu.astype(x.dtype)              # x - mu (full-size arrays in x's dtype),
+        var = np.einsum("nd,nd->d", xhat, xhat) / N  # two-pass variance: no cancellation
         std = np.sqrt(var + eps)
-        xhat = xmu / std
-        out = gamma * xhat + beta
+        xhat /= std                                # ... standardised in place
+        out = gamma * xhat
+        out += beta
         running_mean = momentum * running_mean + (1 - momentum) * mu
         running_var = momentum * running_var + (1 - momentum) * var
-        cache = (xhat, xmu, std, gamma, "train")
+        cache = (xhat, std, gamma, "train")
         ### END SOLUTION
         bn_param["running_mean"], bn_param["running_var"] = _as_dtype(
             x.dtype, running_mean, running_var)
@@ -374,11 +381,10 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         # Keep what the backward passes need in `cache` (the statistics are
         # constants here).
         ### BEGIN SOLUTION
-        xmu = x - running_mean
         std = np.sqrt(running_var + eps)
-        xhat = xmu / std
+        xhat = (x - running_mean) / std
         out = gamma * xhat + beta
-        cache = (xhat, xmu, std, gamma, "test")
+        cache = (xhat, std, gamma, "test")
         ### END SOLUTION
     return out.astype(x.dtype, copy=False), cache
 
@@ -413,9 +419,10 @@ def batchnorm_backward(dout, cache):
     # TODO: Implement the backward pass for batch normalization by walking the
     # computation graph above backwards, one node at a time.
     ### BEGIN SOLUTION
-    xhat, xmu, std, gamma, mode = cache
+    xhat, std, gamma, mode = cache
     check_shape("dout", dout, xhat.shape, "(the shape of the forward input x)")
     N = dout.shape[0]
+    xmu = xhat * std                               # the centred input x - mu
     dbeta = dout.sum(axis=0)                       # out = gamma * xhat + beta
     dgamma = (dout * xhat).sum(axis=0)
     dxhat = dout * gamma
@@ -457,17 +464,20 @@ def batchnorm_backward_alt(dout, cache):
     # TODO: Implement the backward pass for batch normalization in closed form
     # (one expression for dx; in test mode the statistics are constants).
     ### BEGIN SOLUTION
-    xhat, _, std, gamma, mode = cache
+    xhat, std, gamma, mode = cache
     check_shape("dout", dout, xhat.shape, "(the shape of the forward input x)")
     N = dout.shape[0]
     dbeta = dout.sum(axis=0)
-    dgamma = (dout * xhat).sum(axis=0)
+    dgamma = np.einsum("nd,nd->d", dout, xhat)     # sum over the batch of dout * xhat
     if mode == "test":                             # mu and std are constants
         dx = dout * (gamma / std)
     else:
         # dx = gamma / std * (dout - mean(dout) - xhat * mean(dout * xhat)), and the
-        # two means are dbeta / N and dgamma / N
-        dx = (gamma / (N * std)) * (N * dout - dbeta - xhat * dgamma)
+        # two means are dbeta / N and dgamma / N; built in place, last term first
+        dx = xhat * (-dgamma / N)
+        dx += dout
+        dx -= dbeta / N
+        dx *= gamma / std
     ### END SOLUTION
     return _as_dtype(dout.dtype, dx, dgamma, dbeta)
 
@@ -506,12 +516,14 @@ def layernorm_forward(x, gamma, beta, ln_param):
     # calls (no running statistics). Either transpose and reuse your batch norm
     # code, or take the statistics over axis 1. Numerics as in batch norm.
     ### BEGIN SOLUTION
+    D = x.shape[1]
     mu = x.mean(axis=1, keepdims=True, dtype=np.float64)   # one mean per example
-    xmu = x - mu.astype(x.dtype)
-    var = (xmu ** 2).mean(axis=1, keepdims=True)
+    xhat = x - mu.astype(x.dtype)                          # x - mu, standardised in place
+    var = np.einsum("nd,nd->n", xhat, xhat).reshape(-1, 1) / D  # shape (N, 1)
     std = np.sqrt(var + eps)
-    xhat = xmu / std
-    out = gamma * xhat + beta
+    xhat /= std
+    out = gamma * xhat
+    out += beta
     cache = (xhat, std, gamma)
     ### END SOLUTION
     return out.astype(x.dtype, copy=False), cache
@@ -540,11 +552,16 @@ def layernorm_backward(dout, cache):
     ### BEGIN SOLUTION
     xhat, std, gamma = cache
     check_shape("dout", dout, xhat.shape, "(the shape of the forward input x)")
+    D = dout.shape[1]
     dbeta = dout.sum(axis=0)                       # gamma and beta act per feature
-    dgamma = (dout * xhat).sum(axis=0)
-    g = dout * gamma                               # dL/dxhat; means over each row below
-    dx = (g - g.mean(axis=1, keepdims=True)
-          - xhat * (g * xhat).mean(axis=1, keepdims=True)) / std
+    dgamma = np.einsum("nd,nd->d", dout, xhat)     # sum over the batch of dout * xhat
+    # dx = (g - mean(g) - xhat * mean(g * xhat)) / std with g = dL/dxhat and
+    # means over each row (batch norm's closed form, axes swapped), built in dx
+    dx = dout * gamma                              # g
+    g_xhat = np.einsum("nd,nd->n", dx, xhat).reshape(-1, 1) / D
+    dx -= dx.mean(axis=1, keepdims=True)
+    dx -= xhat * g_xhat
+    dx /= std
     ### END SOLUTION
     return _as_dtype(dout.dtype, dx, dgamma, dbeta)
 
@@ -655,12 +672,16 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     # norm), reshape back and scale and shift per channel.
     ### BEGIN SOLUTION
     xg = x.reshape(N, G, C // G, H, W)
-    mu = xg.mean(axis=(2, 3, 4), keepdims=True, dtype=np.float64)
-    xmu = xg - mu.astype(x.dtype)
-    var = (xmu ** 2).mean(axis=(2, 3, 4), keepdims=True)
+    axes = (2, 3, 4)                                        # each group's values
+    mu = xg.mean(axis=axes, keepdims=True, dtype=np.float64)
+    M = C // G * H * W                                      # values per group
+    xhat = xg - mu.astype(x.dtype)                          # x - mu, standardised in place
+    var = np.einsum("ngchw,ngchw->ng", xhat, xhat).reshape(N, G, 1, 1, 1) / M
     std = np.sqrt(var + eps)                                # shape (N, G, 1, 1, 1)
-    xhat = (xmu / std).reshape(N, C, H, W)
-    out = gamma * xhat + beta
+    xhat /= std
+    xhat = xhat.reshape(N, C, H, W)
+    out = gamma * xhat
+    out += beta
     cache = (xhat, std, gamma)
     ### END SOLUTION
     return out.astype(x.dtype, copy=False), cache
@@ -691,13 +712,17 @@ def spatial_groupnorm_backward(dout, cache):
     check_shape("dout", dout, xhat.shape, "(the shape of the forward input x)")
     N, C, H, W = dout.shape
     G = std.shape[1]
-    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)        # per channel
-    dgamma = (dout * xhat).sum(axis=(0, 2, 3), keepdims=True)
-    g = (dout * gamma).reshape(N, G, C // G, H, W)         # dL/dxhat, grouped
+    dbeta = dout.sum(axis=(0, 2, 3)).reshape(1, C, 1, 1)   # per channel
+    dgamma = np.einsum("nchw,nchw->c", dout, xhat).reshape(1, C, 1, 1)
+    # per group, dx = (g - mean(g) - xhat * mean(g * xhat)) / std with g = dL/dxhat
+    # (batch norm's closed form over each group's values), built in dx
+    dx = (dout * gamma).reshape(N, G, C // G, H, W)        # g, grouped
     xh = xhat.reshape(N, G, C // G, H, W)
-    axes = (2, 3, 4)                                       # means over each group
-    dx = (g - g.mean(axis=axes, keepdims=True)
-          - xh * (g * xh).mean(axis=axes, keepdims=True)) / std
+    M = C // G * H * W                                     # values per group
+    g_xhat = np.einsum("ngchw,ngchw->ng", dx, xh).reshape(N, G, 1, 1, 1) / M
+    dx -= dx.mean(axis=(2, 3, 4), keepdims=True)
+    dx -= xh * g_xhat
+    dx /= std
     dx = dx.reshape(N, C, H, W)
     ### END SOLUTION
     return _as_dtype(dout.dtype, dx, dgamma, dbeta)
