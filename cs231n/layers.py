@@ -241,7 +241,8 @@ def svm_loss(x, y):
 #
 # Given code checks the arguments first (so a failed call leaves bn_param
 # untouched) and casts what is returned to the input's dtype; your code sits
-# between the two.
+# between the two. Given code also hands your code float16 arrays as float32
+# (a float16 sum overflows past 65504), so you never meet float16.
 #
 # Speed (optional, never graded): on large inputs each new full-size array costs
 # about as much as the arithmetic done on it. In-place updates (`xhat /= std`)
@@ -304,6 +305,16 @@ def _as_dtype(dtype, *arrays):
     return tuple(np.asarray(a).astype(dtype, copy=False) for a in arrays)
 
 
+def _at_least_float32(a):
+    """``a`` as float32 if it is float16, else ``a`` itself.
+
+    The norm layers compute float16 input in float32, as torch does: a float16
+    sum overflows past 65504, which a sum of squares reaches over a few hundred
+    values. What they return is cast back to float16.
+    """
+    return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
 def batchnorm_forward(x, gamma, beta, bn_param):
     """Batch normalization, forward pass.
 
@@ -346,7 +357,9 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     check_float_array("x", x, ndim=2)
     _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per feature", (0,))
     mode, eps, momentum = _norm_settings("bn_param", bn_param, modes_needed=True)
-    running_mean, running_var = _running_stats("bn_param", bn_param, x.shape[1], x.dtype)
+    dtype = x.dtype                                         # of what is returned
+    running_mean, running_var = _running_stats("bn_param", bn_param, x.shape[1], dtype)
+    x, gamma, beta = map(_at_least_float32, (x, gamma, beta))
     # every check passed: only now may bn_param change
     if mode == "train":
         # TODO: Implement the training-time forward pass for batch normalization.
@@ -374,7 +387,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         cache = (xhat, std, gamma, "train")
         ### END SOLUTION
         bn_param["running_mean"], bn_param["running_var"] = _as_dtype(
-            x.dtype, running_mean, running_var)
+            dtype, running_mean, running_var)
     else:
         # TODO: Implement the test-time forward pass for batch normalization:
         # normalise x with the running mean and variance, then scale and shift.
@@ -386,7 +399,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         out = gamma * xhat + beta
         cache = (xhat, std, gamma, "test")
         ### END SOLUTION
-    return out.astype(x.dtype, copy=False), cache
+    return out.astype(dtype, copy=False), cache
 
 
 def batchnorm_backward(dout, cache):
@@ -416,6 +429,8 @@ def batchnorm_backward(dout, cache):
     dgamma, dbeta : ndarray, shape (D,), dtype of dout
     """
     check_array("dout", dout)
+    dtype = dout.dtype                                      # of what is returned
+    dout = _at_least_float32(dout)
     # TODO: Implement the backward pass for batch normalization by walking the
     # computation graph above backwards, one node at a time.
     ### BEGIN SOLUTION
@@ -439,7 +454,7 @@ def batchnorm_backward(dout, cache):
         dmu = -dxmu.sum(axis=0)                    # xmu = x - mu
         dx = dxmu + dmu / N                        # mu = sum(x) / N
     ### END SOLUTION
-    return _as_dtype(dout.dtype, dx, dgamma, dbeta)
+    return _as_dtype(dtype, dx, dgamma, dbeta)
 
 
 def batchnorm_backward_alt(dout, cache):
@@ -461,6 +476,8 @@ def batchnorm_backward_alt(dout, cache):
     dgamma, dbeta : ndarray, shape (D,), dtype of dout
     """
     check_array("dout", dout)
+    dtype = dout.dtype                                      # of what is returned
+    dout = _at_least_float32(dout)
     # TODO: Implement the backward pass for batch normalization in closed form
     # (one expression for dx; in test mode the statistics are constants).
     ### BEGIN SOLUTION
@@ -479,7 +496,7 @@ def batchnorm_backward_alt(dout, cache):
         dx -= dbeta / N
         dx *= gamma / std
     ### END SOLUTION
-    return _as_dtype(dout.dtype, dx, dgamma, dbeta)
+    return _as_dtype(dtype, dx, dgamma, dbeta)
 
 
 def layernorm_forward(x, gamma, beta, ln_param):
@@ -509,6 +526,8 @@ def layernorm_forward(x, gamma, beta, ln_param):
     check_float_array("x", x, ndim=2)
     _check_norm_inputs(x, gamma, beta, (x.shape[1],), "one value per feature", (1,))
     _, eps, _ = _norm_settings("ln_param", ln_param, modes_needed=False)
+    dtype = x.dtype                                         # of what is returned
+    x, gamma, beta = map(_at_least_float32, (x, gamma, beta))
     # TODO: Implement the forward pass for layer normalization. It is batch
     # normalization of the transposed data x.T (statistics of each example over
     # its D features) with three differences: gamma and beta still act per
@@ -526,7 +545,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
     out += beta
     cache = (xhat, std, gamma)
     ### END SOLUTION
-    return out.astype(x.dtype, copy=False), cache
+    return out.astype(dtype, copy=False), cache
 
 
 def layernorm_backward(dout, cache):
@@ -548,6 +567,8 @@ def layernorm_backward(dout, cache):
     dgamma, dbeta : ndarray, shape (D,), dtype of dout
     """
     check_array("dout", dout)
+    dtype = dout.dtype                                      # of what is returned
+    dout = _at_least_float32(dout)
     # TODO: Implement the backward pass for layer normalization.
     ### BEGIN SOLUTION
     xhat, std, gamma = cache
@@ -563,7 +584,7 @@ def layernorm_backward(dout, cache):
     dx -= xhat * g_xhat
     dx /= std
     ### END SOLUTION
-    return _as_dtype(dout.dtype, dx, dgamma, dbeta)
+    return _as_dtype(dtype, dx, dgamma, dbeta)
 
 
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
@@ -666,6 +687,8 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     if C % G != 0:
         raise ValueError(f"G must divide the number of channels C={C}, got G={G}")
     _, eps, _ = _norm_settings("gn_param", gn_param, modes_needed=False)
+    dtype = x.dtype                                         # of what is returned
+    x, gamma, beta = map(_at_least_float32, (x, gamma, beta))
     # TODO: Implement the forward pass for spatial group normalization: reshape
     # x to (N, G, C // G, H, W) so that each group of consecutive channels has
     # its own axis, standardise over the last three axes (numerics as in batch
@@ -684,7 +707,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     out += beta
     cache = (xhat, std, gamma)
     ### END SOLUTION
-    return out.astype(x.dtype, copy=False), cache
+    return out.astype(dtype, copy=False), cache
 
 
 def spatial_groupnorm_backward(dout, cache):
@@ -706,6 +729,8 @@ def spatial_groupnorm_backward(dout, cache):
     dgamma, dbeta : ndarray, shape (1, C, 1, 1), dtype of dout
     """
     check_array("dout", dout, ndim=4)
+    dtype = dout.dtype                                      # of what is returned
+    dout = _at_least_float32(dout)
     # TODO: Implement the backward pass for spatial group normalization.
     ### BEGIN SOLUTION
     xhat, std, gamma = cache
@@ -725,7 +750,7 @@ def spatial_groupnorm_backward(dout, cache):
     dx /= std
     dx = dx.reshape(N, C, H, W)
     ### END SOLUTION
-    return _as_dtype(dout.dtype, dx, dgamma, dbeta)
+    return _as_dtype(dtype, dx, dgamma, dbeta)
 
 
 # --------------------------------------------------------------------------

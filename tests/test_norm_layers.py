@@ -618,6 +618,40 @@ def test_float16_input_to_layernorm_keeps_float16(rng):
     np.testing.assert_allclose(out.astype(np.float64), out64, atol=2e-2)
 
 
+FLOAT16_SHAPES = {                                  # every statistic over 4,096 values
+    "batchnorm": ((4096, 3), (3,)),
+    "batchnorm_alt": ((4096, 3), (3,)),
+    "layernorm": ((3, 4096), (4096,)),
+    "spatial_batchnorm": ((4, 3, 32, 32), (3,)),
+    "groupnorm": ((2, 4, 32, 64), (1, 4, 1, 1)),
+}
+
+
+@pytest.mark.parametrize("name", FLOAT16_SHAPES)
+def test_float16_statistics_over_many_values_do_not_overflow(rng, name):
+    # With values of about 10, a float16 sum of squares over 4,096 of them is
+    # about 4e5, past float16's largest number (65504); so is N * dout in the
+    # closed-form backward. The layers compute float16 in float32 (given code)
+    # and return float16 as close to the float64 result as float16 allows.
+    x_shape, p_shape = FLOAT16_SHAPES[name]
+    x64 = 10.0 * rng.standard_normal(x_shape)
+    g64, b64 = _params(rng, p_shape)
+    dout64 = 10.0 * rng.standard_normal(x_shape)
+    x, gamma, beta, dout = (a.astype(np.float16) for a in (x64, g64, b64, dout64))
+    (out, cache), backward = _run_layer(name, x, gamma, beta, {"mode": "train"})
+    grads = backward(dout, cache)
+    x, gamma, beta, dout = (a.astype(np.float64) for a in (x, gamma, beta, dout))
+    (ref, ref_cache), _ = _run_layer(name, x, gamma, beta, {"mode": "train"})
+    ref_grads = backward(dout, ref_cache)
+    for what, a, b in zip(("out", "dx", "dgamma", "dbeta"), (out, *grads), (ref, *ref_grads)):
+        assert a.dtype == np.float16, f"{what} should keep float16, got {a.dtype}"
+        assert np.all(np.isfinite(a)), f"{what} has inf or nan"
+        # float16 keeps 11 significant bits: relative 2**-11 per rounding
+        scale = np.abs(b).max()
+        assert np.abs(a - b).max() <= 5e-3 * scale, (
+            f"{what} is off by {np.abs(a - b).max():.3g} (largest value {scale:.3g})")
+
+
 # --------------------------------------------------------------------------
 # Added after mutation testing (docs/TESTING.md); not graded
 # --------------------------------------------------------------------------
