@@ -19,7 +19,22 @@ from cs231n.grading import markers
 from cs231n.grading.rubric import kit_files
 
 REPO = Path(__file__).resolve().parents[1]
-DRIVER = "import sys; from cs231n.submit import main; sys.exit(main())"
+# Runs the packer, then fails (exit 3) if any cs231n module came from outside the
+# kit: an installed kit (an editable install's import finder, say) must not fill
+# in a module the fake kit lacks, or the test would pass where a student's fails.
+DRIVER = """
+import os, sys
+from cs231n.submit import main
+rc = main()
+kit = os.path.realpath(os.getcwd())
+stray = sorted(name for name, mod in sys.modules.items()
+               if name.split(".")[0] == "cs231n" and getattr(mod, "__file__", None)
+               and not os.path.realpath(mod.__file__).startswith(kit + os.sep))
+if stray:
+    print("cs231n modules imported from outside the kit:", ", ".join(stray), file=sys.stderr)
+    sys.exit(3)
+sys.exit(rc)
+"""
 
 TESTS = '''import pytest
 from cs231n.layers import twice
