@@ -125,12 +125,13 @@ def test_fc_loss_layers(global_seed):
     check_band({"softmax dx": rel_error(dx_num, dx)}, 1e-7)
 
 
-def _fc_gradient_errors(model, X, y):
+def _model_gradient_errors(model, X, y, h=1e-5):
+    """The loss and, per parameter, rel_error(numeric, analytic) with step ``h``."""
     loss, grads = model.loss(X, y)
     errors = {}
     for name in sorted(grads):
         f = lambda _: model.loss(X, y)[0]
-        grad_num = eval_numerical_gradient(f, model.params[name], verbose=False, h=1e-5)
+        grad_num = eval_numerical_gradient(f, model.params[name], verbose=False, h=h)
         errors[name] = rel_error(grad_num, grads[name])
     return loss, errors
 
@@ -147,7 +148,7 @@ def test_fc_net_gradient_check(global_seed):
     for reg in [0, 3.14]:
         model = FullyConnectedNet([H1, H2], input_dim=D, num_classes=C, reg=reg,
                                   weight_scale=5e-2, dtype=np.float64)
-        _, errors = _fc_gradient_errors(model, X, y)
+        _, errors = _model_gradient_errors(model, X, y)
         # "Most of the errors should be on the order of e-7 or smaller. NOTE: It is
         # fine however to see an error for W2 on the order of e-5 for the check when
         # reg = 0.0"
@@ -198,7 +199,7 @@ def test_bn_fc_net_with_batchnorm_gradient_check(global_seed):
     for reg in [0, 3.14]:
         model = FullyConnectedNet([H1, H2], input_dim=D, num_classes=C, reg=reg,
                                   weight_scale=5e-2, dtype=np.float64, normalization="batchnorm")
-        loss, errors = _fc_gradient_errors(model, X, y)
+        loss, errors = _model_gradient_errors(model, X, y)
         grads = model.loss(X, y)[1]
         # "You should expect losses between 1e-4~1e-10 for W, losses between
         # 1e-08~1e-10 for b, and losses between 1e-08~1e-10 for beta and gammas."
@@ -246,7 +247,7 @@ def test_dropout_fc_net_gradient_check(global_seed):
     for keep in [1, 0.75, 0.5]:
         model = FullyConnectedNet([H1, H2], input_dim=D, num_classes=C, weight_scale=5e-2,
                                   dtype=np.float64, dropout_keep_ratio=keep, seed=123)
-        _, errors = _fc_gradient_errors(model, X, y)
+        _, errors = _model_gradient_errors(model, X, y)
         # "Relative errors should be around e-6 or less; Note that it's fine if for
         # dropout_keep_ratio=1 you have W2 error be on the order of e-5."
         allowed = {"W2": 1e-4} if keep == 1 else {}
@@ -338,12 +339,7 @@ def test_conv_three_layer_convnet_gradient_check(global_seed):
     y = np.random.randint(num_classes, size=num_inputs)
     model = ThreeLayerConvNet(num_filters=3, filter_size=3, input_dim=input_dim, hidden_dim=7,
                               dtype=np.float64)
-    loss, grads = model.loss(X, y)
-    errors = {}
-    for name in sorted(grads):
-        f = lambda _: model.loss(X, y)[0]
-        num = eval_numerical_gradient(f, model.params[name], verbose=False, h=1e-6)
-        errors[name] = rel_error(num, grads[name])
+    _, errors = _model_gradient_errors(model, X, y, h=1e-6)
     # "Errors should be small, but correct implementations may have relative errors
     # up to the order of e-2."
     check_band(errors, 1e-1)
