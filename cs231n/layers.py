@@ -695,8 +695,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     # norm), reshape back and scale and shift per channel.
     ### BEGIN SOLUTION
     xg = x.reshape(N, G, C // G, H, W)
-    axes = (2, 3, 4)                                        # each group's values
-    mu = xg.mean(axis=axes, keepdims=True, dtype=np.float64)
+    mu = xg.mean(axis=(2, 3, 4), keepdims=True, dtype=np.float64)   # one per group
     M = C // G * H * W                                      # values per group
     xhat = xg - mu.astype(x.dtype)                          # x - mu, standardised in place
     var = np.einsum("ngchw,ngchw->ng", xhat, xhat).reshape(N, G, 1, 1, 1) / M
